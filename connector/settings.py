@@ -1,0 +1,221 @@
+"""Typed settings: `settings.toml`, overridden by `OCOP_SYNC__SECTION__KEY` environment variables.
+
+Secrets (app secrets, tokens, passwords) come only from the environment: a secret-looking key
+found in settings.toml is refused. Shop credentials are read from
+`OCOP_SYNC_SHOP_<SHOP_ID>_<NAME>` (upper case, `-` as `_`), e.g. `OCOP_SYNC_SHOP_LAZADA_AG_APP_SECRET`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+SECRET_MARKERS = ("secret", "password", "token", "api_key", "apikey", "private_key", "fernet")
+SANDBOX_URL = "sandbox"  # a shop whose base_url is this talks to an in-process simulator
+
+
+class DatabaseSettings(BaseModel):
+    """Where the store lives."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = ""  # empty = SQLite file under data_dir
+    data_dir: Path = Path("var")
+
+    def effective_url(self) -> str:
+        """The SQLAlchemy URL to connect to."""
+        return self.url or f"sqlite:///{self.data_dir / 'ocop-sync.db'}"
+
+
+class HttpSettings(BaseModel):
+    """Outbound HTTP to marketplaces."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout_s: float = Field(default=10.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    max_connections: int = Field(default=20, gt=0)
+
+
+class RetrySettings(BaseModel):
+    """The single retry layer (tenacity) around adapter calls."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_attempts: int = Field(default=6, ge=1)
+    max_delay_s: float = Field(default=60.0, gt=0)
+    backoff_base_s: float = Field(default=0.5, gt=0)
+    backoff_cap_s: float = Field(default=20.0, gt=0)
+
+
+class SyncSettings(BaseModel):
+    """Reconcile behaviour shared by every shop."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_deactivate_ratio: float = Field(default=0.2, ge=0, le=1)
+    cert_warning_days: int = Field(default=60, ge=0)
+    rate_limit_share: float = Field(default=0.8, gt=0, le=1)
+    action_lease_s: float = Field(default=120.0, gt=0)
+    reassert_after_s: float = Field(default=6 * 3600.0, gt=0)
+
+
+class SchedulerSettings(BaseModel):
+    """The daemon's schedule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    incremental_interval_s: float = Field(default=300.0, gt=0)
+    full_cron: str = "30 2 * * *"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    full_jitter_s: int = Field(default=600, ge=0)
+    job_deadline_s: float = Field(default=1800.0, gt=0)
+    resync_poll_s: float = Field(default=2.0, gt=0)
+    sweeper_interval_s: float = Field(default=60.0, gt=0)
+    token_check_interval_s: float = Field(default=3600.0, gt=0)
+    report_cron: str = "0 7 * * *"
+
+
+class DaemonSettings(BaseModel):
+    """The long-running service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    drain_s: float = Field(default=20.0, ge=0)
+    lease_s: float = Field(default=30.0, gt=0)
+    worker_name: str = ""
+
+
+class ReportSettings(BaseModel):
+    """Producer report delivery."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    out_dir: Path = Path("var/reports")
+    lang: str = "vi"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "ocop-sync@localhost"
+
+
+class ShopSettings(BaseModel):
+    """One seller account on one marketplace, and how our catalog is priced and stocked there."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    marketplace: str
+    seller_id: str
+    base_url: str = SANDBOX_URL
+    producer_id: str | None = None
+    enabled: bool = True
+    price_markup_pct: float = Field(default=0.0, ge=-50, le=500)
+    price_round_vnd: int = Field(default=1000, ge=1)
+    price_floor_vnd: int = Field(default=0, ge=0)
+    safety_stock: int = Field(default=0, ge=0)
+    zero_below: int = Field(default=0, ge=0)
+    requests_per_second: float | None = Field(default=None, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def credential_env(self, name: str) -> str:
+        """The environment variable holding credential `name` for this shop."""
+        return f"OCOP_SYNC_SHOP_{self.id}_{name}".upper().replace("-", "_")
+
+    def credentials(self, names: tuple[str, ...], env: Mapping[str, str] | None = None) -> dict[str, SecretStr]:
+        """Read this shop's credentials from the environment."""
+        env = os.environ if env is None else env
+        return {n: SecretStr(env[self.credential_env(n)]) for n in names if self.credential_env(n) in env}
+
+
+class Settings(BaseSettings):
+    """Everything ocop-sync can be told, validated once at start."""
+
+    model_config = SettingsConfigDict(env_prefix="OCOP_SYNC__", env_nested_delimiter="__", frozen=True, extra="forbid")
+
+    database: DatabaseSettings = DatabaseSettings()
+    http: HttpSettings = HttpSettings()
+    retry: RetrySettings = RetrySettings()
+    sync: SyncSettings = SyncSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    daemon: DaemonSettings = DaemonSettings()
+    reports: ReportSettings = ReportSettings()
+    shops: tuple[ShopSettings, ...] = ()
+
+    @field_validator("shops")
+    @classmethod
+    def _unique_shop_ids(cls, shops: tuple[ShopSettings, ...]) -> tuple[ShopSettings, ...]:
+        ids = [s.id for s in shops]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"shop ids must be unique; repeated: {', '.join(dupes)}")
+        return shops
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then explicit values (the parsed TOML)."""
+        return (env_settings, init_settings)
+
+    def shop(self, shop_id: str) -> ShopSettings:
+        """The shop called `shop_id`, or KeyError naming the known ones."""
+        for shop in self.shops:
+            if shop.id == shop_id:
+                return shop
+        raise KeyError(f"unknown shop {shop_id!r}; known: {', '.join(s.id for s in self.shops)}")
+
+
+class SettingsError(ValueError):
+    """Settings are invalid; the message names the key and the reason."""
+
+
+def find_secrets(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """Keys in a parsed TOML document that look like secrets (they belong in the environment)."""
+    found: list[str] = []
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            found += find_secrets(value, path + ".")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    found += find_secrets(item, f"{path}[{i}].")
+        elif any(marker in key.lower() for marker in SECRET_MARKERS):
+            found.append(path)
+    return found
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load settings.toml (default: $OCOP_SYNC_SETTINGS or ./settings.toml) plus environment overrides."""
+    from pydantic import ValidationError
+
+    path = path or Path(os.environ.get("OCOP_SYNC_SETTINGS", "settings.toml"))
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+    secrets = find_secrets(data)
+    if secrets:
+        raise SettingsError(
+            f"{path}: secrets must come from the environment, not the settings file: {', '.join(secrets)}"
+        )
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise SettingsError(f"invalid settings: {problems}") from exc

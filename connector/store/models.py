@@ -1,0 +1,225 @@
+"""SQLModel tables: the catalog, shops, bindings, the outbox, drift history, runs, sales, leases.
+
+Tables hold rows; the pydantic `schemas` are the values code passes around. Full catalog
+records are kept as JSON (`data`) next to the columns queries need, so a product round-trips
+exactly while stock, price and certificate dates stay indexable.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class ProducerRow(SQLModel, table=True):
+    """A chủ thể (producer); `data` is the full `schemas.Producer`."""
+
+    __tablename__ = "producer"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    type: str = Field(index=True)
+    province: str = ""
+    contact_email: str = ""
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content_hash: str = ""
+    updated_at: datetime
+
+
+class ProductRow(SQLModel, table=True):
+    """One catalog product; `data` is the full `schemas.Product`, columns are its projections."""
+
+    __tablename__ = "product"
+
+    sku: str = Field(primary_key=True, max_length=64)
+    producer_id: str = Field(foreign_key="producer.id", index=True)
+    name: str
+    product_set: int
+    stars: int
+    potential_5: bool = False
+    cert_valid_until: date = Field(index=True)
+    price_vnd: int
+    stock: int
+    active: bool = True
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    content_hash: str = Field(index=True)
+    updated_at: datetime = Field(index=True)
+
+
+class ShopRow(SQLModel, table=True):
+    """One seller account on one marketplace, mirrored from settings, plus its sync watermarks."""
+
+    __tablename__ = "shop"
+
+    id: str = Field(primary_key=True, max_length=64)
+    marketplace: str = Field(index=True)
+    seller_id: str
+    producer_id: str | None = Field(default=None, description="None = a shared provincial pavilion")
+    enabled: bool = True
+    listings_watermark: datetime | None = None
+    orders_watermark: datetime | None = None
+    catalog_watermark: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str = ""
+    token_expires_at: datetime | None = None
+    refresh_expires_at: datetime | None = None
+
+
+class BindingRow(SQLModel, table=True):
+    """Product x shop: the marketplace's ids, what we last pushed and what we last read back."""
+
+    __tablename__ = "binding"
+    __table_args__ = (UniqueConstraint("shop_id", "sku", name="uq_binding_shop_sku"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: str = Field(foreign_key="shop.id", index=True)
+    sku: str = Field(index=True)
+    external_id: str | None = None
+    external_sku_id: str | None = None
+    request_id: str | None = None
+    status: str = ""  # active | inactive | deleted | "" (never observed)
+    qc_status: str = ""
+    qc_reason: str = ""
+    qc_field: str = ""
+    qc_since: datetime | None = None
+    observed_price: int | None = None
+    observed_stock: int | None = None
+    observed_title: str = ""
+    observed_content_hash: str = ""
+    pushed_content_hash: str = ""
+    pushed_price: int | None = None
+    pushed_stock: int | None = None
+    pushed_active: bool | None = None
+    desired_hash: str = ""
+    last_observed_at: datetime | None = None
+    last_pushed_at: datetime | None = None
+    create_intent_at: datetime | None = Field(default=None, description="a create was sent; look up before resending")
+
+
+class ActionRow(SQLModel, table=True):
+    """The outbox: one intended write, written in the same transaction as the plan."""
+
+    __tablename__ = "action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, index=True)
+    shop_id: str = Field(foreign_key="shop.id", index=True)
+    sku: str = Field(index=True)
+    kind: str
+    reason: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    idempotency_key: str = Field(unique=True)
+    state: str = Field(default="pending", index=True)
+    attempts: int = 0
+    last_error: str = ""
+    lease_until: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DriftRow(SQLModel, table=True):
+    """One drift item's history: opened when first seen, resolved when it closes; never deleted."""
+
+    __tablename__ = "drift"
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: str = Field(foreign_key="shop.id", index=True)
+    sku: str = Field(index=True)
+    kind: str = Field(index=True)
+    expected: str = ""
+    observed: str = ""
+    first_seen: datetime
+    last_seen: datetime
+    resolved_at: datetime | None = Field(default=None, index=True)
+    silent_failure: bool = False
+
+
+class SyncRunRow(SQLModel, table=True):
+    """One run of one shop, with its counters."""
+
+    __tablename__ = "sync_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: str = Field(foreign_key="shop.id", index=True)
+    marketplace: str
+    kind: str
+    trigger: str
+    worker: str = ""
+    started_at: datetime = Field(index=True)
+    finished_at: datetime | None = None
+    outcome: str = "running"
+    error: str = ""
+    counters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    request_id: int | None = None
+
+
+class SaleRow(SQLModel, table=True):
+    """An order line pulled from a marketplace; unique per line so stock drops exactly once."""
+
+    __tablename__ = "sale"
+    __table_args__ = (UniqueConstraint("shop_id", "order_id", "line_id", name="uq_sale_line"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: str = Field(foreign_key="shop.id", index=True)
+    order_id: str
+    line_id: str
+    sku: str = Field(index=True)
+    quantity: int
+    applied_quantity: int = 0
+    oversold: bool = False
+    ordered_at: datetime
+    recorded_at: datetime
+
+
+class ResyncRequestRow(SQLModel, table=True):
+    """A manual resync an operator asked for; the daemon claims and runs it."""
+
+    __tablename__ = "resync_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: str | None = Field(default=None, description="None = every shop")
+    kind: str = "full"
+    requested_by: str = ""
+    requested_at: datetime
+    claimed_by: str = ""
+    claimed_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: str = ""
+
+
+class LeaseRow(SQLModel, table=True):
+    """A named lease (the scheduler leader, or one shop's worker) with an epoch fencing token."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=128)
+    holder: str
+    epoch: int = 0
+    expires_at: datetime
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """An HTTP API bearer token, stored only as a hash."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True)
+    role: str  # operator | producer
+    producer_id: str | None = None
+    label: str = ""
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ShopSecretRow(SQLModel, table=True):
+    """A shop's marketplace tokens, encrypted at rest (Fernet key from the environment)."""
+
+    __tablename__ = "shop_secret"
+
+    shop_id: str = Field(primary_key=True, foreign_key="shop.id")
+    ciphertext: bytes
+    updated_at: datetime

@@ -1,0 +1,76 @@
+"""Fixtures shared by every test: databases (SQLite and, when reachable, PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from connector.store import make_engine, upgrade
+
+PG_URL_ENV = "OCOP_SYNC_TEST_PG_URL"
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_admin_url() -> str:
+    """The PostgreSQL server tests use; in CI an unreachable server fails the test instead of skipping."""
+    return os.environ.get(PG_URL_ENV, DEFAULT_PG_URL)
+
+
+def _pg_reachable(url: str) -> str | None:
+    try:
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001  (any failure means "not reachable"; reported verbatim)
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema for one test; dropped afterwards."""
+    admin = postgres_admin_url()
+    problem = _pg_reachable(admin)
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {admin} is unreachable in CI: {problem}")
+        pytest.skip(f"PostgreSQL at {admin} is unreachable: {problem}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = make_engine(admin)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in admin else "?"
+    yield f"{admin}{sep}options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for one test."""
+    return f"sqlite:///{tmp_path / 'ocop-sync.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Parametrises a test over SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ocop-sync.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def db_engine(sqlite_url: str) -> Iterator[Engine]:
+    """A migrated SQLite engine."""
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
