@@ -26,6 +26,7 @@ class Fault(StrEnum):
     THROTTLE = "throttle"  # the marketplace's throttle response
     TIMEOUT = "timeout"  # the server hangs past any sane client timeout
     RESET = "reset"  # the connection drops before the request is handled
+    MALFORMED = "malformed"  # the request is handled but the reply body misses a required field
 
 
 RATE_FIELDS = {
@@ -37,6 +38,7 @@ RATE_FIELDS = {
     "lost": "lost_response_rate",
     "not_applied": "not_applied_rate",
     "drift": "page_drift_rate",
+    "malformed": "malformed_rate",
 }
 
 
@@ -53,6 +55,7 @@ class FaultSpec(BaseModel):
     lost_response_rate: float = Field(default=0.0, ge=0, le=1, description="write committed, reply lost")
     not_applied_rate: float = Field(default=0.0, ge=0, le=1, description="write acknowledged, not applied")
     page_drift_rate: float = Field(default=0.0, ge=0, le=1, description="data changes between pages")
+    malformed_rate: float = Field(default=0.0, ge=0, le=1, description="reply misses a required field")
     latency_ms: int = Field(default=0, ge=0)
     timeout_hang_s: float = Field(default=60.0, gt=0, description="how long a TIMEOUT fault hangs")
     retry_after_s: float = Field(default=1.0, ge=0, description="throttle back-off the sandbox asks for")
@@ -104,6 +107,7 @@ class FaultInjector:
             (Fault.ERROR, spec.error_rate),
             (Fault.RESET, spec.reset_rate),
             (Fault.TIMEOUT, spec.timeout_rate),
+            (Fault.MALFORMED, spec.malformed_rate),
         ):
             if self.chance(rate):
                 return fault
