@@ -116,6 +116,14 @@ class MarketplaceAdapter(Protocol):
         """The current token's expiry, without any network call."""
         ...
 
+    def export_tokens(self) -> dict[str, str]:
+        """The current tokens (e.g. a rotated refresh token), for the engine to store encrypted."""
+        ...
+
+    def import_tokens(self, tokens: dict[str, str]) -> None:
+        """Resume with tokens stored earlier by `export_tokens`."""
+        ...
+
 
 class AdapterFactory(Protocol):
     """What the `ocop_sync.adapters` entry point resolves to (the adapter class)."""
