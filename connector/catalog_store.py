@@ -1,0 +1,205 @@
+"""Reading and writing the canonical catalog in the store.
+
+The store keeps each producer and product as its full JSON (`data`) next to the columns
+queries need. Writes go through here so the projections, the content hash and `updated_at`
+stay consistent: an unchanged record is never rewritten, so its `updated_at` does not move and
+incremental syncs (`products_changed_since`) skip it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from connector.store.models import ProducerRow, ProductRow
+from schemas.catalog import Producer, Product
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """How many records an upsert inserted, changed, and left untouched."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted, self.updated + other.updated, self.unchanged + other.unchanged
+        )
+
+    @property
+    def total(self) -> int:
+        """Every record the upsert looked at."""
+        return self.inserted + self.updated + self.unchanged
+
+
+class UnknownSkuError(KeyError):
+    """The catalog has no product with this SKU."""
+
+
+def producer_hash(producer: Producer) -> str:
+    """A stable hash of every field of `producer` (same recipe as `Product.content_hash`)."""
+    payload = json.dumps(producer.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _fill_producer(row: ProducerRow, producer: Producer, digest: str, now: datetime) -> None:
+    row.name = producer.name
+    row.type = producer.type.value
+    row.province = producer.address_current.province
+    row.contact_email = producer.contact_email
+    row.data = producer.model_dump(mode="json")
+    row.content_hash = digest
+    row.updated_at = now
+
+
+def _fill_product(row: ProductRow, product: Product, digest: str, now: datetime) -> None:
+    row.producer_id = product.producer_id
+    row.name = product.name
+    row.product_set = product.product_set
+    row.stars = product.stars
+    row.potential_5 = product.potential_5
+    row.cert_valid_until = product.certificate.expires
+    row.price_vnd = product.price_vnd
+    row.stock = product.stock
+    row.active = product.active
+    row.data = product.model_dump(mode="json")
+    row.content_hash = digest
+    row.updated_at = now
+
+
+def _upsert_producer(session: Session, producer: Producer, now: datetime) -> UpsertCounts:
+    digest = producer_hash(producer)
+    row = session.get(ProducerRow, producer.id)
+    if row is None:
+        row = ProducerRow(id=producer.id, name=producer.name, type=producer.type.value, data={}, updated_at=now)
+        _fill_producer(row, producer, digest, now)
+        session.add(row)
+        return UpsertCounts(inserted=1)
+    if row.content_hash == digest:
+        return UpsertCounts(unchanged=1)
+    _fill_producer(row, producer, digest, now)
+    session.add(row)
+    return UpsertCounts(updated=1)
+
+
+def _upsert_product(session: Session, product: Product, now: datetime) -> UpsertCounts:
+    digest = product.content_hash()
+    row = session.get(ProductRow, product.sku)
+    if row is None:
+        row = _new_product_row(product, digest, now)
+        session.add(row)
+        return UpsertCounts(inserted=1)
+    if row.content_hash == digest:
+        return UpsertCounts(unchanged=1)
+    _fill_product(row, product, digest, now)
+    session.add(row)
+    return UpsertCounts(updated=1)
+
+
+def _new_product_row(product: Product, digest: str, now: datetime) -> ProductRow:
+    row = ProductRow(
+        sku=product.sku,
+        producer_id=product.producer_id,
+        name=product.name,
+        product_set=product.product_set,
+        stars=product.stars,
+        cert_valid_until=product.certificate.expires,
+        price_vnd=product.price_vnd,
+        stock=product.stock,
+        data={},
+        content_hash=digest,
+        updated_at=now,
+    )
+    _fill_product(row, product, digest, now)
+    return row
+
+
+def upsert_catalog(
+    session: Session, producers: Sequence[Producer], products: Sequence[Product], now: datetime
+) -> UpsertCounts:
+    """Insert or update producers (by id) then products (by SKU); unchanged records are not touched.
+
+    The returned counts cover producers and products together. Producers are flushed first so
+    products may reference producers introduced in the same call.
+    """
+    counts = UpsertCounts()
+    for producer in producers:
+        counts += _upsert_producer(session, producer, now)
+    session.flush()
+    for product in products:
+        counts += _upsert_product(session, product, now)
+    session.flush()
+    return counts
+
+
+def _product_of(row: ProductRow) -> Product:
+    return Product.model_validate(row.data)
+
+
+def _producer_of(row: ProducerRow) -> Producer:
+    return Producer.model_validate(row.data)
+
+
+def read_products(session: Session, skus: Iterable[str] | None = None) -> list[Product]:
+    """Products in the catalog (all, or those whose SKU is in `skus`), sorted by SKU."""
+    query = select(ProductRow).order_by(col(ProductRow.sku))
+    if skus is not None:
+        wanted = sorted(set(skus))
+        if not wanted:
+            return []
+        query = query.where(col(ProductRow.sku).in_(wanted))
+    return [_product_of(row) for row in session.exec(query)]
+
+
+def read_producers(session: Session, ids: Iterable[str] | None = None) -> list[Producer]:
+    """Producers in the catalog (all, or those whose id is in `ids`), sorted by id."""
+    query = select(ProducerRow).order_by(col(ProducerRow.id))
+    if ids is not None:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        query = query.where(col(ProducerRow.id).in_(wanted))
+    return [_producer_of(row) for row in session.exec(query)]
+
+
+def products_changed_since(session: Session, since: datetime | None) -> list[Product]:
+    """Products whose record changed strictly after `since` (all when `since` is None), sorted by SKU."""
+    query = select(ProductRow).order_by(col(ProductRow.sku))
+    if since is not None:
+        query = query.where(col(ProductRow.updated_at) > since)
+    return [_product_of(row) for row in session.exec(query)]
+
+
+def set_product(session: Session, product: Product, now: datetime) -> None:
+    """Write one product (an API or catalog edit); a no-op when nothing changed."""
+    _upsert_product(session, product, now)
+    session.flush()
+
+
+def adjust_stock(session: Session, sku: str, delta: int, now: datetime) -> tuple[int, int]:
+    """Add `delta` to the product's stock, never going below zero; return (applied delta, new stock).
+
+    Raises `UnknownSkuError` when the SKU is not in the catalog.
+    """
+    row = session.get(ProductRow, sku, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise UnknownSkuError(sku)
+    new_stock = max(0, row.stock + delta)
+    applied = new_stock - row.stock
+    if applied == 0:
+        return 0, row.stock
+    data: dict[str, Any] = dict(row.data)
+    data["stock"] = new_stock
+    product = Product.model_validate(data)
+    _fill_product(row, product, product.content_hash(), now)
+    session.add(row)
+    session.flush()
+    return applied, new_stock
