@@ -223,3 +223,35 @@ class ShopSecretRow(SQLModel, table=True):
     shop_id: str = Field(primary_key=True, foreign_key="shop.id")
     ciphertext: bytes
     updated_at: datetime
+
+
+class SyncTickRow(SQLModel, table=True):
+    """One unit of scheduled work for one shop, enqueued by the leader and claimed by one worker.
+
+    `tick` names the slot the work belongs to (``inc:<n>`` = the n-th incremental interval since
+    the epoch, ``full:<scheduled time>``, ``req:<request id>``, ``cat:<n>``); the unique
+    (shop_id, tick) constraint is what makes "each shop runs once per tick" hold across leaders.
+    """
+
+    __tablename__ = "sync_tick"
+    __table_args__ = (UniqueConstraint("shop_id", "tick", name="uq_sync_tick_shop_tick"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: str = Field(index=True, max_length=64)
+    tick: str = Field(max_length=96)
+    kind: str = "incremental"
+    trigger: str = "schedule"
+    skus: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    request_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", index=True)  # pending | running | done | failed
+    leader: str = ""
+    leader_epoch: int = 0
+    due_at: datetime = Field(index=True)
+    claimed_by: str = ""
+    claimed_at: datetime | None = None
+    lease_until: datetime | None = None
+    attempts: int = 0
+    finished_at: datetime | None = None
+    run_id: int | None = None
+    outcome: str = ""
+    error: str = ""
