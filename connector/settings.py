@@ -16,7 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-SECRET_MARKERS = ("secret", "password", "token", "api_key", "apikey", "private_key", "fernet")
+# A settings key is a secret when any of its words is one of SECRET_WORDS, its last word is one
+# of SECRET_LAST_WORDS, or it ends with one of SECRET_SUFFIXES ("token_check_interval_s" is not).
+SECRET_WORDS = frozenset({"secret", "secrets", "password", "passwd", "passphrase", "fernet"})
+SECRET_LAST_WORDS = frozenset({"token", "tokens", "apikey", "credential", "credentials", "pwd"})
+SECRET_SUFFIXES = ("api_key", "private_key", "access_key", "secret_key", "signing_key", "encryption_key")
 SANDBOX_URL = "sandbox"  # a shop whose base_url is this talks to an in-process simulator
 
 
@@ -193,9 +197,20 @@ def find_secrets(data: Mapping[str, Any], prefix: str = "") -> list[str]:
             for i, item in enumerate(value):
                 if isinstance(item, Mapping):
                     found += find_secrets(item, f"{path}[{i}].")
-        elif any(marker in key.lower() for marker in SECRET_MARKERS):
+        elif is_secret_key(key):
             found.append(path)
     return found
+
+
+def is_secret_key(key: str) -> bool:
+    """True when a settings key names a secret (app secret, token, password, key material)."""
+    lowered = key.lower().replace("-", "_")
+    words = lowered.split("_")
+    return (
+        any(word in SECRET_WORDS for word in words)
+        or words[-1] in SECRET_LAST_WORDS
+        or lowered.endswith(SECRET_SUFFIXES)
+    )
 
 
 def load_settings(path: Path | None = None) -> Settings:

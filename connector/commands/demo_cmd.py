@@ -1,0 +1,68 @@
+"""`ocop-sync demo`: seed the An Giang demo catalog, and run the demo (`make run`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import typer
+
+from connector.commands.catalog_cmd import print_summary
+from connector.commands.common import console, settings_or_exit
+from connector.commands.db_cmd import migrated_engine
+from connector.demo_data import seed_demo
+from connector.settings import Settings
+from connector.store import session_scope
+
+TODAY_HELP = "Ngày tham chiếu cho hạn chứng nhận / reference day for certificate dates (YYYY-MM-DD; default today)"
+
+
+def _reference(today: str | None) -> date:
+    if today is None:
+        return date.today()
+    try:
+        return date.fromisoformat(today)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {today!r}", param_hint="--today") from exc
+
+
+def seed(settings: Settings, reference: date, now: datetime) -> None:
+    """Create the database if needed and add the missing demo producers and products."""
+    engine = migrated_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            counts = seed_demo(session, reference, now)
+    finally:
+        engine.dispose()
+    console.print(
+        f"Dữ liệu mẫu / demo seed: thêm mới / inserted {counts.inserted}, đã có / already present {counts.unchanged}"
+    )
+
+
+def run(settings: Settings, reference: date, now: datetime) -> None:
+    """The demo: create the database, seed the demo catalog if it is missing, print the catalog summary.
+
+    Later features extend this function into the full demo (sandboxes, daemon, API).
+    """
+    seed(settings, reference, now)
+    print_summary(settings, reference)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the `demo` group."""
+    group = typer.Typer(help="Dữ liệu và chạy thử / demo data and demo run", no_args_is_help=True)
+
+    @group.command("seed")
+    def seed_cmd(today: str | None = typer.Option(None, "--today", help=TODAY_HELP)) -> None:
+        """Tạo danh mục mẫu An Giang / seed the An Giang demo catalog (92 products, 62 producers)."""
+        from connector.app import utcnow
+
+        seed(settings_or_exit(), _reference(today), utcnow())
+
+    @group.command("run")
+    def run_cmd(today: str | None = typer.Option(None, "--today", help=TODAY_HELP)) -> None:
+        """Chạy bản demo / run the demo (`make run`)."""
+        from connector.app import utcnow
+
+        run(settings_or_exit(), _reference(today), utcnow())
+
+    app.add_typer(group, name="demo")
