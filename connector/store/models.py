@@ -97,6 +97,9 @@ class BindingRow(SQLModel, table=True):
     last_observed_at: datetime | None = None
     last_pushed_at: datetime | None = None
     create_intent_at: datetime | None = Field(default=None, description="a create was sent; look up before resending")
+    observed: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="last observed listing (schemas.Listing JSON)"
+    )
 
 
 class ActionRow(SQLModel, table=True):
