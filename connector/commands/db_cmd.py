@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from connector.commands.common import console, settings_or_exit
 from connector.settings import Settings
 from connector.store import make_engine, upgrade
+from connector.store.migrate import write_revision
 
 
 def migrated_engine(settings: Settings) -> Engine:
@@ -28,5 +29,13 @@ def register(app: typer.Typer) -> None:
         engine = migrated_engine(settings)
         console.print(f"Đã cập nhật lược đồ / schema up to date: {engine.url.render_as_string(hide_password=True)}")
         engine.dispose()
+
+    @group.command("revision")
+    def revision_cmd(
+        message: str = typer.Option(..., "-m", "--message", help="what changed / nội dung thay đổi"),
+    ) -> None:
+        """Tạo migration mới từ models / autogenerate a revision for model changes (review it, then commit)."""
+        path = write_revision(message)
+        console.print(f"Đã tạo / written: {path}")
 
     app.add_typer(group, name="db")

@@ -1,0 +1,1 @@
+"""Alembic migrations for the store; applied by `connector.store.upgrade` (no alembic.ini needed)."""
