@@ -108,6 +108,9 @@ class ReportSettings(BaseModel):
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "ocop-sync@localhost"
+    smtp_user: str = ""
+    smtp_starttls: bool = False
+    smtp_password: SecretStr | None = None  # only from OCOP_SYNC__REPORTS__SMTP_PASSWORD
 
 
 class ShopSettings(BaseModel):
