@@ -119,6 +119,7 @@ class Sandbox:
         limit = self.options.rate_limit_per_s or self.published_rate_limit_per_s
         self.limiter = SlidingWindowLimiter(limit)
         self.sellers = {s.seller_id: s for s in self.options.sellers}
+        self.buyers_at: dict[str, datetime] = {}
         self.app: ASGIApp = ResetMiddleware(Starlette(routes=[*self.marketplace_routes(), *self.control_routes()]))
 
     # -- to be provided by each marketplace -------------------------------------------------
@@ -225,6 +226,16 @@ class Sandbox:
             order = self.store.place_order(seller_id, listing.seller_sku, 1, self.clock.now())
             placed.append(order.order_id)
         return placed
+
+    def run_buyers(self, seller_id: str) -> list[str]:
+        """Place the buyer orders due for a seller since the last call, at `buyers_per_minute`."""
+        rate, now = self.options.buyers_per_minute, self.clock.now()
+        last = self.buyers_at.setdefault(seller_id, now)
+        due = int((now - last).total_seconds() / 60 * rate) if rate > 0 else 0
+        if due <= 0:
+            return []
+        self.buyers_at[seller_id] = last + timedelta(minutes=due / rate)
+        return self.simulate_buyers(seller_id, min(due, 1000))
 
     # -- control API --------------------------------------------------------------------------
 
