@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 CERTIFICATE_VALIDITY_MONTHS = 36
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def nfc(value: str) -> str:
-    """Return `value` in Unicode NFC with surrounding whitespace removed."""
-    return unicodedata.normalize("NFC", value).strip()
+    """Return `value` in Unicode NFC, line breaks as "\\n", surrounding whitespace removed.
+
+    Control characters (other than tab and line breaks) and lone surrogates are refused: they
+    cannot be stored in a spreadsheet and never belong in a product record.
+    """
+    if _CONTROL.search(value):
+        raise ValueError("contains control characters")
+    return unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
 Text = Annotated[str, AfterValidator(nfc)]
@@ -74,6 +84,7 @@ class CertificateState(StrEnum):
 
 
 COMMUNITY_TOURISM_SET = 26
+_DIGITS = re.compile(r"\s*[0-9]+\s*")
 
 
 def group_of_set(product_set: int) -> ProductGroup:
@@ -125,8 +136,10 @@ def _check_gtin(value: str | None) -> str | None:
 
 def _check_https(value: str) -> str:
     value = value.strip()
-    if not value.startswith("https://") or len(value) <= len("https://"):
-        raise ValueError("image URL must start with https://")
+    if not value.startswith("https://") or len(value) <= len("https://") or value[len("https://")] == "/":
+        raise ValueError("image URL must start with https:// and name a host")
+    if any(c.isspace() for c in value):
+        raise ValueError("image URL must not contain spaces")
     return value
 
 
@@ -186,12 +199,18 @@ class OcopCertificate(BaseModel):
     issuer: Text = ""
     valid_until: date | None = None
 
+    @field_validator("valid_until")
+    @classmethod
+    def _not_before_decision(cls, value: date | None, info: ValidationInfo) -> date | None:
+        decided = info.data.get("decision_date")
+        if value is not None and decided is not None and value < decided:
+            raise ValueError("valid_until is before the decision date")
+        return value
+
     @model_validator(mode="after")
     def _default_validity(self) -> OcopCertificate:
         if self.valid_until is None:
             object.__setattr__(self, "valid_until", add_months(self.decision_date, CERTIFICATE_VALIDITY_MONTHS))
-        elif self.valid_until < self.decision_date:
-            raise ValueError("valid_until is before the decision date")
         return self
 
     @property
@@ -236,7 +255,7 @@ class Product(BaseModel):
     barcode: Gtin = None
     active: bool = True
 
-    @field_validator("price_vnd", "stock", "weight_g", mode="before")
+    @field_validator("price_vnd", "stock", "weight_g", "product_set", "stars", "score", mode="before")
     @classmethod
     def _whole_numbers(cls, value: Any) -> Any:
         if isinstance(value, bool):
@@ -245,15 +264,24 @@ class Product(BaseModel):
             if not value.is_integer():
                 raise ValueError("must be a whole number (VND has no fractions)")
             return int(value)
+        if isinstance(value, str) and not _DIGITS.fullmatch(value):
+            # pydantic would read "85.000" (Vietnamese thousands) as 85: refuse anything but digits
+            raise ValueError("must be written as plain digits, without separators, decimals or signs")
         return value
 
-    @model_validator(mode="after")
-    def _potential_needs_four(self) -> Product:
-        if self.potential_5 and self.stars != 4:
+    @field_validator("potential_5")
+    @classmethod
+    def _potential_needs_four(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("stars", 4) != 4:
             raise ValueError("potential_5 applies only to 4-star products put forward for 5 stars")
-        if self.traceability_url and not self.traceability_url.startswith(("https://", "http://")):
-            raise ValueError("traceability_url must be an http(s) URL")
-        return self
+        return value
+
+    @field_validator("traceability_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and (not value.startswith(("https://", "http://")) or any(c.isspace() for c in value)):
+            raise ValueError("traceability_url must be an http(s) URL without spaces")
+        return value
 
     @property
     def group(self) -> ProductGroup:
