@@ -72,7 +72,7 @@ async def build() -> AsyncIterator[Build]:
     """Build rigs; keyword arguments override SandboxOptions, `options` go to the adapter."""
     clients: list[httpx.AsyncClient] = []
 
-    async def make(*, timeout: float = 5.0, options: dict[str, Any] | None = None, **overrides: Any) -> Rig:
+    async def make(*, client_timeout_s: float = 5.0, options: dict[str, Any] | None = None, **overrides: Any) -> Rig:
         sellers = (SellerAccount(seller_id=SELLER, credentials=TikiAdapter.sandbox_credentials(SELLER)),)
         sandbox = TikiAdapter.create_sandbox(
             SandboxOptions(sellers=sellers, seed=3, token_ttl_s=3600, rate_limit_per_s=100_000).model_copy(
@@ -87,7 +87,7 @@ async def build() -> AsyncIterator[Build]:
         http = httpx.AsyncClient(
             transport=SandboxTransport(sandbox.app),
             base_url=BASE,
-            timeout=httpx.Timeout(timeout),
+            timeout=httpx.Timeout(client_timeout_s),
             event_hooks={"request": [record]},
         )
         clients.append(http)
@@ -316,7 +316,7 @@ async def test_lost_reply_after_a_committed_write_is_ambiguous(build: Build) -> 
 
 async def test_no_call_outlives_its_timeout_with_30_percent_faults(build: Build) -> None:
     timeout = 0.5
-    rig = await build(timeout=timeout)
+    rig = await build(client_timeout_s=timeout)
     skus = seed(rig.sandbox, 30)
     await rig.adapter.refresh_auth()
     rig.sandbox.faults.set_spec(FaultSpec(error_rate=0.1, timeout_rate=0.1, reset_rate=0.1, timeout_hang_s=3.0, seed=9))
