@@ -228,7 +228,7 @@ class Daemon:
         except ModuleNotFoundError:
             api = None
         if api is not None and hasattr(api, "build_api"):
-            app: FastAPI = api.build_api(self.ctx, extra_routers=routers)
+            app: FastAPI = api.build_api(self.ctx, extra_routers=routers, resync=self._on_resync_request)
             return app
         app = FastAPI(title="ocop-sync daemon")
         for router in routers:
@@ -332,6 +332,11 @@ class Daemon:
             return None
 
     # -- JobHost: what the leader's scheduled jobs do ----------------------------------------
+
+    async def _on_resync_request(self, request_id: int) -> None:
+        """The API recorded a resync request: dispatch it now rather than at the next poll (leader only)."""
+        if self._leader is not None:
+            await self.poll_requests()
 
     async def enqueue_incremental(self, shop_id: str) -> None:
         """Enqueue this interval's incremental tick for one shop."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from connector.commands import catalog_cmd, config_cmd, db_cmd, demo_cmd
+from connector.commands import daemon_cmd
 
 
 def register_all(app: typer.Typer) -> None:
     """Attach every command group to the root app."""
-    for module in (config_cmd, db_cmd, catalog_cmd, demo_cmd):
+    for module in (config_cmd, db_cmd, catalog_cmd, demo_cmd, daemon_cmd):
         module.register(app)
