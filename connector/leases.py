@@ -81,13 +81,19 @@ def ensure_rows(engine: Engine, names: list[str]) -> None:
 
 def try_acquire(engine: Engine, name: str, holder: str, *, now: datetime, ttl_s: float) -> Lease | None:
     """Take `name` if it is free or expired, bumping its epoch; None when someone else holds it."""
-    ensure_rows(engine, [name])
     with session_scope(engine) as session:
         return take(session, name, holder, now=now, ttl_s=ttl_s)
 
 
 def take(session: Session, name: str, holder: str, *, now: datetime, ttl_s: float) -> Lease | None:
-    """Inside a transaction: take an existing lease row if free or expired (epoch + 1)."""
+    """Inside a transaction: take the lease (creating its row if missing) if free or expired (epoch + 1)."""
+    bind = session.get_bind()
+    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LeaseRow)
+        .values(name=name, holder="", epoch=0, expires_at=NEVER)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
     result = session.execute(
         update(LeaseRow)
         .where(LeaseRow.name == name)  # type: ignore[arg-type]

@@ -127,9 +127,13 @@ def _enqueue(
         "due_at": now,
         "attempts": 0,
     }
-    stmt = _insert(engine)(SyncTickRow).values(**values).on_conflict_do_nothing(index_elements=["shop_id", "tick"])
-    result = session.execute(stmt)
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    stmt = (
+        _insert(engine)(SyncTickRow)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["shop_id", "tick"])
+        .returning(SyncTickRow.id)  # type: ignore[arg-type]
+    )
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def enqueue_merged(
