@@ -29,6 +29,14 @@ from schemas.listing import (
     PriceStockUpdate,
     QcStatus,
 )
+from schemas.report import (
+    DriftReport,
+    ListingLine,
+    ListingState,
+    ProducerReport,
+    RunsReport,
+    ShopsReport,
+)
 from schemas.sync import (
     Action,
     ActionKind,
@@ -56,13 +64,16 @@ __all__ = [
     "DesiredListing",
     "Drift",
     "DriftKind",
+    "DriftReport",
     "IssuingLevel",
     "ItemOutcome",
     "ItemResult",
     "Listing",
     "ListingContent",
     "ListingDraft",
+    "ListingLine",
     "ListingRef",
+    "ListingState",
     "ListingStatus",
     "ListingsPage",
     "OcopCertificate",
@@ -71,6 +82,7 @@ __all__ = [
     "Plan",
     "PriceStockUpdate",
     "Producer",
+    "ProducerReport",
     "ProducerType",
     "Product",
     "ProductGroup",
@@ -80,6 +92,8 @@ __all__ = [
     "RunOutcome",
     "RunSummary",
     "RunTrigger",
+    "RunsReport",
+    "ShopsReport",
     "group_of_set",
     "gtin_is_valid",
 ]

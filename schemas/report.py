@@ -272,3 +272,11 @@ class ResyncAccepted(_Model):
     shop_id: str | None
     kind: str
     requested_at: datetime
+
+
+REPORT_MODELS: tuple[type[BaseModel], ...] = (ProducerReport, DriftReport, RunsReport, ShopsReport, ResyncAccepted)
+
+
+def report_json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every report, by model name (what docs/report-schema.md documents)."""
+    return {model.__name__: model.model_json_schema(mode="serialization") for model in REPORT_MODELS}
