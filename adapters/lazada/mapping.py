@@ -1,0 +1,447 @@
+"""Pure translation between Lazada payloads and the `schemas` listing language.
+
+Pydantic models describe the parts of Lazada responses we rely on (field names as Lazada
+spells them, CamelCase and snake_case mixed); builders produce the JSON and XML request
+payloads. No I/O, no clock: everything here is table-testable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any
+from xml.sax.saxutils import escape
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.listing import (
+    Listing,
+    ListingContent,
+    ListingDraft,
+    ListingRef,
+    ListingStatus,
+    OrderLine,
+    QcStatus,
+)
+
+VN_TZ = timezone(timedelta(hours=7))
+UNIT_ATTRIBUTE = "ocop_unit"  # [I] our own attribute names: Lazada has no standard unit/barcode attribute
+BARCODE_ATTRIBUTE = "ocop_barcode"
+RESERVED_ATTRIBUTES = frozenset({"name", "description", "brand", UNIT_ATTRIBUTE, BARCODE_ATTRIBUTE})
+CANCELLED_ITEM_STATUSES = frozenset({"canceled", "cancelled"})
+
+# [I] Lazada VN category ids come from /category/tree/get and differ per country; these are
+# placeholders the sandbox shares with the adapter. Real shops set `options.category_map`.
+DEFAULT_CATEGORY_IDS: Mapping[int, int] = MappingProxyType({key: 10_100_000 + key for key in range(1, 27)})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class LzSku(_Model):
+    """One SKU of a Lazada product as /products/get renders it."""
+
+    sku_id: int | str = Field(alias="SkuId")
+    seller_sku: str = Field(alias="SellerSku")
+    status: str = Field(default="active", alias="Status")
+    price: float | str
+    quantity: int
+    package_weight: float | str | None = None
+
+
+class LzRejectReason(_Model):
+    """Why QC rejected a product."""
+
+    suggestion: str = ""
+    violation_detail: str = Field(default="", alias="violationDetail")
+
+
+class LzProduct(_Model):
+    """One Lazada product (an item with its SKUs)."""
+
+    item_id: int | str
+    primary_category: int | str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    images: list[str] = Field(default_factory=list)
+    updated_time: int | str
+    status: str
+    sub_status: str = Field(default="", alias="subStatus")
+    reject_reason: list[LzRejectReason] = Field(default_factory=list, alias="rejectReason")
+    skus: list[LzSku]
+
+    @property
+    def updated_ms(self) -> int:
+        """The product's update time in epoch milliseconds."""
+        return int(self.updated_time)
+
+
+class LzProductsData(_Model):
+    """The `data` of /products/get."""
+
+    total_products: int
+    products: list[LzProduct] | None = None
+
+
+class LzProductsEnvelope(_Model):
+    """A /products/get reply, so that shape errors name `data.<field>`."""
+
+    data: LzProductsData
+
+
+class LzCreatedSku(_Model):
+    """One SKU a create returned."""
+
+    seller_sku: str
+    sku_id: int | str
+    shop_sku: str = ""
+
+
+class LzCreateData(_Model):
+    """The `data` of /product/create."""
+
+    item_id: int | str
+    sku_list: list[LzCreatedSku]
+    item_status: str = ""
+
+
+class LzCreateEnvelope(_Model):
+    """A /product/create reply."""
+
+    data: LzCreateData
+
+
+class LzCountryUser(_Model):
+    """The seller an access token belongs to, per country."""
+
+    country: str = ""
+    seller_id: int | str = ""
+    user_id: int | str = ""
+    short_code: str = ""
+
+
+class LzToken(_Model):
+    """A /auth/token/create or /auth/token/refresh reply (fields at the top level, lifetimes as strings)."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int = 0
+    account: str = ""
+    country_user_info_list: list[LzCountryUser] = Field(default_factory=list)
+    country_user_info: list[LzCountryUser] = Field(default_factory=list)
+
+
+class LzOrder(_Model):
+    """One order header from /orders/get."""
+
+    order_id: int | str
+    created_at: str
+    updated_at: str = ""
+    statuses: list[str] = Field(default_factory=list)
+
+
+class LzOrdersData(_Model):
+    """The `data` of /orders/get."""
+
+    count: int
+    orders: list[LzOrder]
+
+
+class LzOrdersEnvelope(_Model):
+    """A /orders/get reply."""
+
+    data: LzOrdersData
+
+
+class LzOrderItem(_Model):
+    """One order item (one unit) from /order/items/get."""
+
+    order_item_id: int | str
+    order_id: int | str
+    sku: str
+    status: str
+    created_at: str = ""
+
+
+class LzOrderItemsEnvelope(_Model):
+    """A /order/items/get reply."""
+
+    data: list[LzOrderItem]
+
+
+class LzDetail(_Model):
+    """One entry of the `detail` array of a failed batch call ([I] shape not published)."""
+
+    seller_sku: str = Field(default="", alias="seller_sku")
+    sku_id: int | str | None = None
+    field_name: str = Field(default="", alias="field")
+    code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryMap:
+    """OCOP product set (1..26) <-> Lazada primary category id."""
+
+    ids: Mapping[int, int] = field(default_factory=lambda: DEFAULT_CATEGORY_IDS)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> CategoryMap:
+        """The map from a shop's `options.category_map` ({"1": 123, ...}), else the default."""
+        raw = options.get("category_map")
+        if not raw:
+            return cls()
+        return cls(MappingProxyType({int(k): int(v) for k, v in dict(raw).items()}))
+
+    def to_lazada(self, key: int) -> int:
+        """The Lazada category for an OCOP product set (the set 1 category when unmapped)."""
+        return self.ids.get(key, self.ids.get(1, 0))
+
+    def to_key(self, category: int | str | None) -> int:
+        """The OCOP product set for a Lazada category; 0 when the category is not in the map."""
+        try:
+            wanted = int(category) if category is not None else None
+        except ValueError:
+            return 0
+        return next((k for k, v in self.ids.items() if v == wanted), 0)
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def vnd(value: float | str | int) -> int:
+    """A Lazada price (number or numeric string) as whole VND."""
+    try:
+        return int(Decimal(str(value)).to_integral_value(rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return 0
+
+
+def grams(kilograms: float | str | None) -> int:
+    """Lazada's `package_weight` (kg) in grams."""
+    if kilograms in (None, ""):
+        return 0
+    try:
+        return int((Decimal(str(kilograms)) * 1000).to_integral_value(rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return 0
+
+
+def kilograms(weight_g: int) -> str:
+    """Grams as Lazada's `package_weight` text in kg (e.g. 250 -> "0.25")."""
+    text = format(Decimal(weight_g) / 1000, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def from_ms(value: int | str) -> datetime:
+    """Epoch milliseconds (number or string) as an aware UTC datetime."""
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+
+
+def to_ms(when: datetime) -> str:
+    """An aware datetime as Lazada's epoch-milliseconds string."""
+    return str(int(when.timestamp() * 1000))
+
+
+def iso_filter(epoch_s: int) -> str:
+    """An ISO-8601 date filter value (Vietnam time, second precision) for epoch seconds."""
+    return datetime.fromtimestamp(epoch_s, tz=VN_TZ).isoformat()
+
+
+def parse_order_time(value: str) -> datetime:
+    """Lazada order time ("2024-01-01 10:00:00 +0700") as an aware UTC datetime."""
+    return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S %z").astimezone(UTC)
+
+
+def format_order_time(when: datetime) -> str:
+    """An aware datetime in Lazada's order time format, Vietnam time."""
+    return when.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def _qc_of(product: LzProduct) -> tuple[QcStatus, str]:
+    status = product.status.strip().lower()
+    if status in ("pending qc", "pending"):
+        return QcStatus.PENDING, ""
+    if product.sub_status.strip().lower() in ("reject", "live reject") or status == "rejected":
+        reasons = [r.violation_detail or r.suggestion for r in product.reject_reason]
+        return QcStatus.REJECTED, "; ".join(r for r in reasons if r)
+    return QcStatus.APPROVED, ""
+
+
+def _status_of(product: LzProduct, sku: LzSku) -> ListingStatus:
+    product_status, sku_status = product.status.strip().lower(), sku.status.strip().lower()
+    if "deleted" in (product_status, sku_status):
+        return ListingStatus.DELETED
+    if sku_status == "inactive" or product_status in ("inactive", "suspended"):
+        return ListingStatus.INACTIVE
+    return ListingStatus.ACTIVE
+
+
+def content_of(product: LzProduct, sku: LzSku, categories: CategoryMap) -> ListingContent:
+    """The content fields we own, read from a Lazada product and one of its SKUs."""
+    attrs = product.attributes
+    barcode = str(attrs.get(BARCODE_ATTRIBUTE) or "") or None
+    return ListingContent(
+        title=str(attrs.get("name", "")),
+        description=str(attrs.get("description", "")),
+        images=tuple(product.images),
+        brand=str(attrs.get("brand", "")),
+        category_key=categories.to_key(product.primary_category),
+        unit=str(attrs.get(UNIT_ATTRIBUTE, "")),
+        weight_g=grams(sku.package_weight),
+        barcode=barcode,
+        attributes={k: str(v) for k, v in attrs.items() if k not in RESERVED_ATTRIBUTES},
+    )
+
+
+def listings_of(product: LzProduct, categories: CategoryMap) -> list[Listing]:
+    """One `Listing` per SKU of a Lazada product."""
+    qc_status, qc_reason = _qc_of(product)
+    return [
+        Listing(
+            ref=ListingRef(
+                seller_sku=sku.seller_sku, external_id=str(product.item_id), external_sku_id=str(sku.sku_id)
+            ),
+            content=content_of(product, sku, categories),
+            price_vnd=vnd(sku.price),
+            stock=max(0, sku.quantity),
+            status=_status_of(product, sku),
+            qc_status=qc_status,
+            qc_reason=qc_reason,
+            updated_at=from_ms(product.updated_ms),
+        )
+        for sku in product.skus
+    ]
+
+
+def qc_of_item_status(item_status: str) -> QcStatus:
+    """The review state a create's `item_status` (Active, InActive, Pending QC) means."""
+    return QcStatus.PENDING if item_status.strip().lower() in ("pending qc", "pending") else QcStatus.APPROVED
+
+
+def order_lines(order: LzOrder, items: Sequence[LzOrderItem]) -> list[OrderLine]:
+    """Order lines from Lazada order items, which are one unit each.
+
+    Units of the same seller SKU with the same cancelled state become one line whose
+    quantity is their count and whose id is the smallest order_item_id among them.
+    """
+    groups: dict[tuple[str, bool], list[LzOrderItem]] = {}
+    for item in items:
+        cancelled = item.status.strip().lower() in CANCELLED_ITEM_STATUSES
+        groups.setdefault((item.sku, cancelled), []).append(item)
+    created = parse_order_time(order.created_at)
+    lines = [
+        OrderLine(
+            order_id=str(order.order_id),
+            line_id=min((str(i.order_item_id) for i in group), key=lambda s: (len(s), s)),
+            seller_sku=sku,
+            quantity=len(group),
+            created_at=created,
+            cancelled=cancelled,
+        )
+        for (sku, cancelled), group in groups.items()
+    ]
+    return sorted(lines, key=lambda line: (line.seller_sku, line.cancelled))
+
+
+# -- writing --------------------------------------------------------------------------------
+
+
+def attributes_of(content: ListingContent) -> dict[str, str]:
+    """Lazada `Attributes` for our content: extras first, so ours win on a name clash."""
+    attrs = {k: v for k, v in content.attributes.items() if k not in RESERVED_ATTRIBUTES}
+    attrs.update(name=content.title, description=content.description, brand=content.brand)
+    if content.unit:
+        attrs[UNIT_ATTRIBUTE] = content.unit
+    if content.barcode:
+        attrs[BARCODE_ATTRIBUTE] = content.barcode
+    return attrs
+
+
+def _json(request: dict[str, Any]) -> str:
+    return json.dumps({"Request": {"Product": request}}, ensure_ascii=False, separators=(",", ":"))
+
+
+def create_payload(draft: ListingDraft, categories: CategoryMap) -> str:
+    """The JSON `payload` of /product/create for one single-SKU listing."""
+    content = draft.content
+    sku = {
+        "SellerSku": draft.seller_sku,
+        "quantity": str(draft.stock),
+        "price": str(draft.price_vnd),
+        "package_weight": kilograms(content.weight_g),
+        "Status": "active" if draft.active else "inactive",
+    }
+    return _json(
+        {
+            "PrimaryCategory": str(categories.to_lazada(content.category_key)),
+            "Images": {"Image": list(content.images)},
+            "Attributes": attributes_of(content),
+            "Skus": {"Sku": [sku]},
+        }
+    )
+
+
+def update_payload(ref: ListingRef, content: ListingContent, categories: CategoryMap) -> str:
+    """The JSON `payload` of /product/update replacing our content fields on one SKU."""
+    sku = {
+        "SkuId": str(ref.external_sku_id),
+        "SellerSku": ref.seller_sku,
+        "package_weight": kilograms(content.weight_g),
+    }
+    return _json(
+        {
+            "ItemId": str(ref.external_id),
+            "PrimaryCategory": str(categories.to_lazada(content.category_key)),
+            "Images": {"Image": list(content.images)},
+            "Attributes": attributes_of(content),
+            "Skus": {"Sku": [sku]},
+        }
+    )
+
+
+def reactivate_payload(ref: ListingRef) -> str:
+    """The JSON `payload` of /product/update that sets one SKU's Status back to active."""
+    return _json(
+        {"ItemId": str(ref.external_id), "Skus": {"Sku": [{"SkuId": str(ref.external_sku_id), "Status": "active"}]}}
+    )
+
+
+@dataclass(frozen=True)
+class PriceQuantityRow:
+    """One SKU of a /product/price_quantity/update call."""
+
+    item_id: str
+    sku_id: str
+    seller_sku: str
+    price_vnd: int
+    quantity: int
+
+
+def price_quantity_payload(rows: Sequence[PriceQuantityRow]) -> str:
+    """The XML `payload` of /product/price_quantity/update."""
+    skus = "".join(
+        "<Sku>"
+        f"<ItemId>{escape(r.item_id)}</ItemId><SkuId>{escape(r.sku_id)}</SkuId>"
+        f"<SellerSku>{escape(r.seller_sku)}</SellerSku>"
+        f"<Price>{r.price_vnd}</Price><Quantity>{r.quantity}</Quantity>"
+        "</Sku>"
+        for r in rows
+    )
+    return f"<Request><Product><Skus>{skus}</Skus></Product></Request>"
+
+
+def deactivate_payload(ref: ListingRef) -> str:
+    """The XML `apiRequestBody` of /product/deactivate for one SKU (ItemId is mandatory)."""
+    skus = f"<Skus><SkuId>{escape(str(ref.external_sku_id))}</SkuId></Skus>" if ref.external_sku_id else ""
+    return f"<Request><Product><ItemId>{escape(str(ref.external_id))}</ItemId>{skus}</Product></Request>"
+
+
+def seller_sku_list(skus: Sequence[str]) -> str:
+    """The `sku_seller_list` parameter (a JSON array) for looking SKUs up."""
+    return json.dumps(list(skus), ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,673 @@
+"""`LazadaSandbox`: a Lazada Open Platform look-alike serving the shared sandbox store.
+
+Routes mirror the real paths under `/rest` (token APIs included, on the same host). Every
+call is checked like the gateway does: system parameters (`MissingParameter`), app key
+(`InvalidApiKey`), signature (`IncompleteSignature`), timestamp within 7200 s, access token
+(`IllegalAccessToken`, expiring after `options.token_ttl_s` of sandbox time); then the
+shared gate applies latency, per-seller rate limits and injected faults, rendered the
+Lazada way (`ApiCallLimit` in HTTP 200; `ServiceTimeout` or HTTP 500; 503 for outages).
+Errors are HTTP 200 envelopes with string codes. See README.md for every knob.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.lazada.mapping import BARCODE_ATTRIBUTE, UNIT_ATTRIBUTE
+from adapters.lazada.sandbox_shapes import (
+    FILTERS,
+    LzError,
+    category_key,
+    deactivate_targets,
+    grams_of,
+    group_products,
+    json_array,
+    matches_filter,
+    parse_xml,
+    price_quantity_skus,
+    render_order,
+    render_order_items,
+    render_product,
+    whole,
+)
+from adapters.lazada.signing import MAX_CLOCK_SKEW, SIGN_METHOD, parse_timestamp, signature_matches
+from adapters.sandbox.app import GateDecision, Sandbox, SandboxOptions, SellerAccount
+from adapters.sandbox.clock import SandboxClock
+from adapters.sandbox.faults import Fault
+from adapters.sandbox.store import SandboxListing
+
+MAX_PAGE = 50
+MAX_OFFSET = 10_000
+MAX_BATCH = 50
+RECOMMENDED_BATCH = 20
+MAX_ORDERS_PAGE = 100
+AUTH_CODE_TTL = timedelta(minutes=30)
+DATE_PARAMS = ("create_after", "create_before", "update_after", "update_before")
+
+Handler = Callable[[str, dict[str, str]], Awaitable[tuple[dict[str, Any], bool]]]
+
+
+def sandbox_credentials(seller_id: str) -> dict[str, str]:
+    """The sandbox-only credentials the simulator accepts for `seller_id` (not secrets)."""
+    return {
+        "app_key": f"sbx-lzd-{seller_id}",
+        "app_secret": f"sbx-lzd-secret-{seller_id}",
+        "refresh_token": f"sbx-lzd-refresh-{seller_id}",
+    }
+
+
+@dataclass(frozen=True)
+class _App:
+    seller_id: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class _Token:
+    seller_id: str
+    app_key: str
+    expires_at: datetime | None  # None: the configured refresh token, valid until re-authorised
+
+
+@dataclass
+class _Code:
+    seller_id: str
+    issued_at: datetime
+    used: bool = False
+
+
+@dataclass(frozen=True)
+class _Api:
+    path: str
+    handler: Handler
+    methods: tuple[str, ...]
+    is_write: bool = False
+    identity: str = "access_token"  # or refresh_token / code
+    malformed_drop: tuple[str, ...] = ("code",)
+
+
+class LazadaSandbox(Sandbox):
+    """The Lazada simulator: shared sandbox machinery plus Lazada's routes, auth and shapes."""
+
+    marketplace = "lazada"
+    published_rate_limit_per_s = 50  # inventory APIs, per seller (the only published per-seller figure)
+    timestamp_error_code = "InvalidTimestamp"  # [I] Lazada's code for clock skew is not published
+
+    def __init__(self, options: SandboxOptions | None = None, clock: SandboxClock | None = None) -> None:
+        self._apps: dict[str, _App] = {}
+        self._access: dict[str, _Token] = {}
+        self._refresh: dict[str, _Token] = {}
+        self._codes: dict[str, _Code] = {}
+        self._request_ids = itertools.count(1)
+        super().__init__(options, clock)
+        for seller in self.options.sellers:
+            self.register_seller(seller)
+
+    # -- accounts and tokens --------------------------------------------------------------------
+
+    def register_seller(self, seller: SellerAccount) -> None:
+        """Accept a seller's app key, app secret and configured refresh token."""
+        creds = {**sandbox_credentials(seller.seller_id), **seller.credentials}
+        self.sellers[seller.seller_id] = seller
+        self._apps[creds["app_key"]] = _App(seller.seller_id, creds["app_secret"])
+        self._refresh[creds["refresh_token"]] = _Token(seller.seller_id, creds["app_key"], None)
+        self.store.shop(seller.seller_id)
+
+    def issue_auth_code(self, seller_id: str) -> str:
+        """A single-use authorisation code, as the OAuth redirect would hand the app (valid 30 min)."""
+        code = f"sbx-code-{secrets.token_hex(8)}"
+        self._codes[code] = _Code(seller_id, self.clock.now())
+        return code
+
+    def _issue_tokens(self, seller_id: str, app_key: str, list_name: str) -> dict[str, Any]:
+        now = self.clock.now()
+        access, refresh = f"sbx-lzd-at-{secrets.token_hex(12)}", f"sbx-lzd-rt-{secrets.token_hex(12)}"
+        self._access[access] = _Token(seller_id, app_key, now + timedelta(seconds=self.options.token_ttl_s))
+        self._refresh[refresh] = _Token(seller_id, app_key, now + timedelta(seconds=self.options.refresh_ttl_s))
+        user = {"country": "vn", "seller_id": seller_id, "user_id": seller_id, "short_code": f"VN{seller_id}"}
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": str(self.options.token_ttl_s),
+            "refresh_expires_in": str(self.options.refresh_ttl_s),
+            "account": f"{seller_id.lower()}@sandbox.lazada.vn",
+            "account_platform": "seller_center",
+            "country": "vn",
+            list_name: [user],
+        }
+
+    def _valid(self, token: _Token, app_key: str) -> bool:
+        if token.app_key != app_key:
+            return False
+        return token.expires_at is None or token.expires_at > self.clock.now()
+
+    # -- routing and gatekeeping ------------------------------------------------------------------
+
+    def marketplace_routes(self) -> list[BaseRoute]:
+        """Lazada's API routes under /rest, a catch-all for unknown paths, and the auth-code control route."""
+        apis = [
+            _Api("/products/get", self._products_get, ("GET",), malformed_drop=("data", "products")),
+            _Api("/product/item/get", self._item_get, ("GET",), malformed_drop=("data", "item_id")),
+            _Api("/product/create", self._create, ("POST",), True, malformed_drop=("data", "item_id")),
+            _Api("/product/update", self._update, ("POST",), True),
+            _Api("/product/price_quantity/update", self._price_quantity, ("POST",), True),
+            _Api("/product/deactivate", self._deactivate, ("POST",), True),
+            _Api("/orders/get", self._orders_get, ("GET",), malformed_drop=("data", "orders")),
+            _Api("/order/items/get", self._order_items_get, ("GET",), malformed_drop=("data",)),
+            _Api("/auth/token/create", self._token_create, ("GET", "POST"), False, "code", ("access_token",)),
+            _Api(
+                "/auth/token/refresh", self._token_refresh, ("GET", "POST"), False, "refresh_token", ("access_token",)
+            ),
+        ]
+        routes: list[BaseRoute] = [
+            Route("/rest" + api.path, self._endpoint(api), methods=list(api.methods)) for api in apis
+        ]
+        routes.append(Route("/rest/{path:path}", self._unknown_path, methods=["GET", "POST"]))
+        routes.append(Route("/_sandbox/lazada/auth_code", self._auth_code_route, methods=["POST"]))
+        return routes
+
+    def _request_id(self) -> str:
+        return f"21{next(self._request_ids):021d}"
+
+    def _error(self, error: LzError, request_id: str) -> JSONResponse:
+        body: dict[str, Any] = {
+            "type": error.kind,
+            "code": error.code,
+            "message": error.message,
+            "request_id": request_id,
+        }
+        if error.detail is not None:
+            body["detail"] = error.detail
+        return JSONResponse(body)
+
+    def _endpoint(self, api: _Api) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            params = await _params(request)
+            request_id = self._request_id()
+            try:
+                seller_id = self._authenticate(api, params)
+            except LzError as error:
+                return self._error(error, request_id)
+            decision = await self.gate(seller_id, api.path, is_write=api.is_write)
+            if not decision.passed and decision.fault is not Fault.MALFORMED:
+                return self._fault_response(decision, request_id)
+            self.tick_reviews()
+            try:
+                body, committed = await api.handler(seller_id, params)
+            except LzError as error:
+                return self._error(error, request_id)
+            if committed:
+                self.lose_response(seller_id, api.path)
+            body = {**body, "code": "0", "request_id": request_id}
+            if decision.fault is Fault.MALFORMED:
+                body = _drop(body, api.malformed_drop)
+            return JSONResponse(body)
+
+        return endpoint
+
+    def _authenticate(self, api: _Api, params: dict[str, str]) -> str:
+        """Check system parameters, app key, signature, timestamp and identity; return the seller id."""
+        required = ["app_key", "timestamp", "sign_method", "sign", api.identity]
+        missing = [name for name in required if not params.get(name)]
+        if missing:
+            raise LzError("MissingParameter", f"The input parameter “{missing[0]}” that is mandatory is not supplied")
+        app = self._apps.get(params["app_key"])
+        if app is None:
+            raise LzError("InvalidApiKey", "The specified app key is invalid")
+        if params["sign_method"] != SIGN_METHOD or not signature_matches(app.secret, api.path, params):
+            raise LzError("IncompleteSignature", "The request signature does not conform to platform standards")
+        self._check_timestamp(params["timestamp"])
+        if api.identity == "access_token":
+            token = self._access.get(params["access_token"])
+            if token is None or not self._valid(token, params["app_key"]):
+                raise LzError("IllegalAccessToken", "The specified access token is invalid or expired")
+            return token.seller_id
+        if api.identity == "refresh_token":
+            token = self._refresh.get(params["refresh_token"])
+            if token is None or not self._valid(token, params["app_key"]):
+                raise LzError("IllegalRefreshToken", "The specified refresh token is invalid or expired")
+            return token.seller_id
+        code = self._codes.get(params["code"])
+        if code is None or code.used or self.clock.now() - code.issued_at > AUTH_CODE_TTL:
+            raise LzError("InvalidCode", "Invalid authorization code")
+        if code.seller_id != app.seller_id:
+            raise LzError("InvalidCode", "The authorization code was issued to another app")
+        return code.seller_id
+
+    def _check_timestamp(self, value: str) -> None:
+        """Within 7200 s of UTC; the sandbox clock is also accepted, since tests may advance it."""
+        when = parse_timestamp(value)
+        if when is None:
+            raise LzError(self.timestamp_error_code, f"Invalid timestamp {value!r}: epoch milliseconds or ISO-8601")
+        references = (datetime.now(UTC), self.clock.now())
+        if all(abs(when - ref) > MAX_CLOCK_SKEW for ref in references):
+            raise LzError(self.timestamp_error_code, "The timestamp differs from server time by more than 7200 s")
+
+    def _fault_response(self, decision: GateDecision, request_id: str) -> Response:
+        if decision.fault is Fault.THROTTLE:
+            injected = self.faults.spec.retry_after_s
+            seconds = decision.retry_after if decision.retry_after == injected else math.ceil(decision.retry_after or 1)
+            message = f"Api access frequency exceeds the limit. this ban will last {seconds:g} seconds"
+            return self._error(LzError("ApiCallLimit", message), request_id)
+        if decision.fault is Fault.ERROR:
+            if self.rng.random() < 0.5:
+                return PlainTextResponse("Internal Server Error", status_code=500)
+            message = "The request has failed due to a temporary failure of the server"
+            return self._error(LzError("ServiceTimeout", message, kind="SYSTEM"), request_id)
+        return PlainTextResponse("Service Unavailable", status_code=503)
+
+    async def _unknown_path(self, request: Request) -> Response:
+        return self._error(LzError("InvalidApiPath", "The specified API path is invalid"), self._request_id())
+
+    async def _auth_code_route(self, request: Request) -> Response:
+        body = await request.json()
+        seller_id = str(body.get("seller_id", ""))
+        if seller_id not in self.sellers:
+            return JSONResponse({"error": f"unknown seller {seller_id!r}"}, status_code=404)
+        return JSONResponse({"code": self.issue_auth_code(seller_id)})
+
+    # -- auth APIs --------------------------------------------------------------------------------
+
+    async def _token_create(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        self._codes[params["code"]].used = True
+        return self._issue_tokens(seller_id, params["app_key"], "country_user_info"), False
+
+    async def _token_refresh(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        return self._issue_tokens(seller_id, params["app_key"], "country_user_info_list"), False
+
+    # -- product reads ----------------------------------------------------------------------------
+
+    async def _products_get(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        name = params.get("filter", "all")
+        if name not in FILTERS:
+            raise LzError("36", "E036: Invalid status filter")
+        limit = _bounded(
+            params.get("limit", "10"), 1, MAX_PAGE, "19", "Invalid Limit: should not exceed a maximum of 50"
+        )
+        offset = _bounded(params.get("offset", "0"), 0, MAX_OFFSET, "14", "E014: Invalid Offset (maximum 10000)")
+        bounds = {key: _date(params[key]) for key in DATE_PARAMS if params.get(key)}
+        wanted = _sku_list(params.get("sku_seller_list"))
+        products = [
+            p
+            for p in group_products(list(self.store.shop(seller_id).values()))
+            if matches_filter(p, name)
+            and _in_bounds(p, bounds)
+            and (wanted is None or any(x.seller_sku in wanted for x in p))
+        ]
+        page = [render_product(p) for p in products[offset : offset + limit]]
+        if self.faults.chance(self.faults.spec.page_drift_rate):
+            self._drift(seller_id)
+        return {"data": {"total_products": len(products), "products": page}}, False
+
+    def _drift(self, seller_id: str) -> None:
+        """Data changing under a scrolling client: a random listing is edited (its update time moves)."""
+        candidates = sorted(
+            (x for x in self.store.shop(seller_id).values() if x.status != "deleted"), key=lambda x: x.seller_sku
+        )
+        if candidates:
+            victim = self.rng.choice(candidates)
+            victim.updated_at = self.clock.now()
+            self.record(seller_id, "page_drift", False, "ok")
+
+    async def _item_get(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        if params.get("seller_sku") and not params.get("item_id"):
+            raise LzError("4193", "The SellerSku parameter is no longer supported, please use item_id")
+        listings = [x for x in self.store.shop(seller_id).values() if x.item_id == params.get("item_id", "")]
+        if not listings:
+            raise LzError("208", "E208: Item not exist")
+        return {"data": render_product(group_products(listings)[0])}, False
+
+    # -- product writes ---------------------------------------------------------------------------
+
+    @property
+    def _reviews_creates(self) -> bool:
+        opts = self.options
+        return opts.qc_delay_s > 0 or opts.qc_reject_rate > 0 or bool(opts.qc_reject_skus)
+
+    async def _create(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        product = _json_product(params.get("payload"))
+        images = json_array((product.get("Images") or {}).get("Image", []), "Images.Image")
+        skus = json_array((product.get("Skus") or {}).get("Sku"), "Skus.Sku")
+        attributes = product.get("Attributes") or {}
+        if not isinstance(attributes, dict) or not str(attributes.get("name", "")).strip():
+            raise LzError(
+                "4108",
+                "Mandatory attribute name is missing",
+                detail=[{"field": "name", "message": "name is mandatory"}],
+            )
+        if not product.get("PrimaryCategory"):
+            raise LzError(
+                "4108", "PrimaryCategory is mandatory", detail=[{"field": "PrimaryCategory", "message": "missing"}]
+            )
+        rows = [self._new_sku(seller_id, sku) for sku in skus]
+        if not rows:
+            raise LzError("1001", "Skus.Sku must not be empty")
+        item_id, now, reviewed = self.store.next_id(), self.clock.now(), self._reviews_creates
+        sku_list = []
+        for seller_sku, price, quantity, sku in rows:
+            listing = SandboxListing(
+                seller_id=seller_id,
+                seller_sku=seller_sku,
+                item_id=item_id,
+                sku_id=self.store.next_id(),
+                title=str(attributes["name"]),
+                price=price,
+                stock=quantity,
+                created_at=now,
+                updated_at=now,
+                images=[str(i) for i in images],
+                category=category_key(product.get("PrimaryCategory")),
+                weight_g=grams_of(sku.get("package_weight", 0)),
+                status="inactive" if str(sku.get("Status", "active")).lower() == "inactive" else "active",
+            )
+            _apply_attributes(listing, attributes)
+            self.store.record_create(listing)
+            if reviewed:
+                self.start_review(listing)
+            sku_list.append(
+                {
+                    "seller_sku": seller_sku,
+                    "shop_sku": f"{item_id}_VNAMZ-{listing.sku_id}",
+                    "sku_id": int(listing.sku_id),
+                }
+            )
+        status = (
+            "Pending QC"
+            if reviewed
+            else ("Active" if any(r[3].get("Status", "active") != "inactive" for r in rows) else "InActive")
+        )
+        return {"data": {"item_id": int(item_id), "sku_list": sku_list, "item_status": status}}, True
+
+    def _new_sku(self, seller_id: str, sku: Any) -> tuple[str, int, int, dict[str, Any]]:
+        if not isinstance(sku, dict) or not str(sku.get("SellerSku", "")).strip():
+            raise LzError("4108", "SellerSku is mandatory", detail=[{"field": "SellerSku", "message": "missing"}])
+        seller_sku = str(sku["SellerSku"]).strip()
+        existing = self.store.find(seller_id, seller_sku)
+        if existing is not None and existing.status != "deleted":
+            message = f"THD_IC_ERR_F_IC_INFRA_PRODUCT_036: SellerSku {seller_sku} đã tồn tại / already exists"
+            raise LzError(
+                "500",
+                message,
+                kind="ISP",
+                detail=[{"field": "SellerSku", "seller_sku": seller_sku, "message": message}],
+            )
+        price, quantity = whole(sku.get("price")), whole(sku.get("quantity", 0))
+        if price is None or price <= 0:
+            raise LzError(
+                "4118",
+                "Price is 0 or invalid",
+                detail=[{"field": "price", "seller_sku": seller_sku, "message": "price must be > 0"}],
+            )
+        if quantity is None or quantity < 0:
+            raise LzError(
+                "501",
+                "Create product failed",
+                detail=[{"field": "quantity", "seller_sku": seller_sku, "message": "quantity must be >= 0"}],
+            )
+        return seller_sku, price, quantity, sku
+
+    async def _update(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        product = _json_product(params.get("payload"))
+        skus = json_array((product.get("Skus") or {}).get("Sku"), "Skus.Sku")
+        targets = []
+        for sku in skus:
+            sku_id = str(sku.get("SkuId", "")).strip() if isinstance(sku, dict) else ""
+            if not sku_id:
+                raise LzError(
+                    "501", "Update product failed", detail=[{"field": "SkuId", "message": "SkuId is mandatory"}]
+                )
+            listing = next((x for x in self.store.shop(seller_id).values() if x.sku_id == sku_id), None)
+            if listing is None or (product.get("ItemId") and str(product["ItemId"]) != listing.item_id):
+                raise LzError(
+                    "207",
+                    "E207: SKU not exist",
+                    detail=[{"field": "SkuId", "sku_id": sku_id, "message": "SKU not exist"}],
+                )
+            if sku.get("SellerSku") and str(sku["SellerSku"]) != listing.seller_sku:
+                message = "SellerSku không thể thay đổi / SellerSku cannot be changed"
+                raise LzError(
+                    "500",
+                    message,
+                    detail=[{"field": "SellerSku", "seller_sku": listing.seller_sku, "message": message}],
+                )
+            targets.append((listing, sku))
+        if self.skip_apply():
+            self.record(seller_id, "/product/update", True, "not_applied")
+            return {}, False
+        for listing, sku in targets:
+            _apply_update(listing, product, sku)
+            listing.updated_at = self.clock.now()
+        return {}, True
+
+    async def _price_quantity(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        if not params.get("payload"):
+            raise LzError("MissingParameter", "The input parameter “payload” that is mandatory is not supplied")
+        skus = price_quantity_skus(parse_xml(params["payload"]))
+        if len(skus) > MAX_BATCH:
+            raise LzError("E204", f"Too many SKUs in one request: {len(skus)} > {MAX_BATCH}")
+        if len(skus) > RECOMMENDED_BATCH and self.faults.chance(self.faults.spec.error_rate):
+            raise LzError("513", "E513: Request timeout, please send fewer than 20 SKUs", kind="SYSTEM")
+        shop = self.store.shop(seller_id)
+        updates: list[tuple[SandboxListing, int | None, int | None]] = []
+        detail: list[dict[str, Any]] = []
+        for sku in skus:
+            listing = (
+                next((x for x in shop.values() if x.sku_id == sku.sku_id), None)
+                if sku.sku_id
+                else shop.get(sku.seller_sku)
+            )
+            problem = _price_quantity_problem(listing, sku)
+            if problem is None and self.fail_item():
+                problem = ("6", "", "E006: Unexpected internal error")
+            if problem is not None:
+                code, field, message = problem
+                name = listing.seller_sku if listing else sku.seller_sku
+                detail.append(
+                    {"seller_sku": name, "sku_id": sku.sku_id, "field": field, "code": code, "message": message}
+                )
+            elif listing is not None:
+                updates.append(
+                    (listing, whole(sku.price) if sku.price else None, whole(sku.quantity) if sku.quantity else None)
+                )
+        if detail:
+            raise LzError("501", "Update product failed", kind="ISP", detail=detail)
+        if self.skip_apply():
+            self.record(seller_id, "/product/price_quantity/update", True, "not_applied")
+            return {}, False
+        now = self.clock.now()
+        for listing, price, quantity in updates:
+            listing.price = price if price is not None else listing.price
+            listing.stock = quantity if quantity is not None else listing.stock
+            listing.updated_at = now
+            self.store.writes_applied[listing.seller_sku] += 1
+        return {}, True
+
+    async def _deactivate(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        if not params.get("apiRequestBody"):
+            raise LzError("MissingParameter", "The input parameter “apiRequestBody” that is mandatory is not supplied")
+        item_id, sku_ids, by_seller_sku = deactivate_targets(parse_xml(params["apiRequestBody"]))
+        if by_seller_sku:
+            raise LzError("4193", "The SellerSku parameter is no longer supported, please use SkuId")
+        if not item_id:
+            raise LzError("501", "ItemId is mandatory", detail=[{"field": "ItemId", "message": "ItemId is mandatory"}])
+        listings = [x for x in self.store.shop(seller_id).values() if x.item_id == item_id]
+        if not listings:
+            raise LzError("208", "E208: Item not exist")
+        unknown = set(sku_ids) - {x.sku_id for x in listings}
+        if unknown:
+            raise LzError("207", f"E207: SKU not exist: {', '.join(sorted(unknown))}")
+        if self.skip_apply():
+            self.record(seller_id, "/product/deactivate", True, "not_applied")
+            return {}, False
+        for listing in listings:
+            if not sku_ids or listing.sku_id in sku_ids:
+                listing.status = "inactive" if listing.status != "deleted" else listing.status
+                listing.updated_at = self.clock.now()
+        return {}, True
+
+    # -- orders -----------------------------------------------------------------------------------
+
+    async def _orders_get(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        if not params.get("created_after") and not params.get("update_after"):
+            raise LzError("MissingParameter", "Either created_after or update_after is mandatory")
+        keys = ("created_after", "created_before", "update_after", "update_before")
+        bounds = {key: _date(params[key]) for key in keys if params.get(key)}
+        limit = _bounded(params.get("limit", "100"), 1, MAX_ORDERS_PAGE, "19", "Invalid Limit: at most 100")
+        offset = _bounded(params.get("offset", "0"), 0, 10**9, "14", "Invalid Offset")
+        orders: dict[str, list[Any]] = {}
+        for line in self.store.orders_of(seller_id):
+            orders.setdefault(line.order_id, []).append(line)
+        picked = [lines for lines in orders.values() if _order_in_bounds(lines[0].created_at, bounds)]
+        picked.sort(
+            key=lambda lines: (lines[0].created_at, int(lines[0].order_id)),
+            reverse=params.get("sort_direction", "DESC").upper() == "DESC",
+        )
+        prices = {x.seller_sku: x.price for x in self.store.shop(seller_id).values()}
+        page = [render_order(lines, prices) for lines in picked[offset : offset + limit]]
+        return {"data": {"count": len(page), "countTotal": len(picked), "orders": page}}, False
+
+    async def _order_items_get(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        order_id = params.get("order_id", "")
+        lines = [x for x in self.store.orders_of(seller_id) if x.order_id == order_id]
+        if not lines:
+            raise LzError("16", "E016: Invalid Order ID")
+        return {"data": render_order_items(lines, self.store.shop(seller_id))}, False
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+async def _params(request: Request) -> dict[str, str]:
+    params = dict(request.query_params)
+    if request.method == "POST":
+        form = await request.form()
+        params.update({k: v for k, v in form.multi_items() if isinstance(v, str)})
+    return params
+
+
+def _drop(body: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """The body without the member at `path` (a success envelope missing a required field)."""
+    if len(path) == 1:
+        return {k: v for k, v in body.items() if k != path[0]}
+    inner = body.get(path[0])
+    if not isinstance(inner, dict):
+        return {k: v for k, v in body.items() if k != path[0]}
+    return {**body, path[0]: _drop(inner, path[1:])}
+
+
+def _bounded(value: str, low: int, high: int, code: str, message: str) -> int:
+    number = int(value) if value.strip().lstrip("-").isdigit() else None
+    if number is None or not low <= number <= high:
+        raise LzError(code, f"{message} ({value!r})")
+    return number
+
+
+def _date(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise LzError("17", f'E017: "{value}" Invalid Date Format') from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _sku_list(value: str | None) -> set[str] | None:
+    if not value:
+        return None
+    try:
+        skus = json.loads(value)
+    except ValueError:
+        raise LzError("70", "E070: You have corrupt data in your sku seller list") from None
+    if not isinstance(skus, list) or len(skus) > 100 or not all(isinstance(s, str) for s in skus):
+        raise LzError("70", "E070: You have corrupt data in your sku seller list")
+    return set(skus)
+
+
+def _in_bounds(product: list[SandboxListing], bounds: dict[str, datetime]) -> bool:
+    created = min(x.created_at for x in product)
+    updated = max(x.updated_at for x in product)
+    checks = {
+        "create_after": lambda b: created >= b,
+        "create_before": lambda b: created <= b,
+        "update_after": lambda b: updated >= b,
+        "update_before": lambda b: updated <= b,
+    }
+    return all(checks[key](bound) for key, bound in bounds.items())
+
+
+def _order_in_bounds(created: datetime, bounds: dict[str, datetime]) -> bool:
+    after = [b for k, b in bounds.items() if k.endswith("_after")]
+    before = [b for k, b in bounds.items() if k.endswith("_before")]
+    return all(created >= b for b in after) and all(created <= b for b in before)
+
+
+def _json_product(payload: str | None) -> dict[str, Any]:
+    if not payload:
+        raise LzError("MissingParameter", "The input parameter “payload” that is mandatory is not supplied")
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        raise LzError("5", "E005: Invalid Request Format (payload is not JSON)") from None
+    product = body.get("Request", {}).get("Product") if isinstance(body, dict) else None
+    if not isinstance(product, dict):
+        raise LzError("5", "E005: Invalid Request Format (Request.Product missing)")
+    return product
+
+
+def _apply_attributes(listing: SandboxListing, attributes: dict[str, Any]) -> None:
+    """Set the listing's content from Lazada `Attributes` (only the keys present change)."""
+    for key, field in (("name", "title"), ("description", "description"), ("brand", "brand"), (UNIT_ATTRIBUTE, "unit")):
+        if key in attributes:
+            setattr(listing, field, str(attributes[key]))
+    if BARCODE_ATTRIBUTE in attributes:
+        listing.barcode = str(attributes[BARCODE_ATTRIBUTE]) or None
+    own = {"name", "description", "brand", UNIT_ATTRIBUTE, BARCODE_ATTRIBUTE}
+    listing.attributes.update({k: str(v) for k, v in attributes.items() if k not in own})
+
+
+def _apply_update(listing: SandboxListing, product: dict[str, Any], sku: dict[str, Any]) -> None:
+    attributes = product.get("Attributes")
+    if isinstance(attributes, dict):
+        _apply_attributes(listing, attributes)
+    images = (product.get("Images") or {}).get("Image")
+    if isinstance(images, list):
+        listing.images = [str(i) for i in images]
+    if product.get("PrimaryCategory"):
+        listing.category = category_key(product["PrimaryCategory"])
+    status = str(sku.get("Status", "")).lower()
+    if status in ("active", "inactive", "deleted"):
+        listing.status = status
+    if "package_weight" in sku:
+        listing.weight_g = grams_of(sku["package_weight"])
+    price, quantity = whole(sku.get("price")), whole(sku.get("quantity"))
+    if price is not None and price > 0:
+        listing.price = price
+    if quantity is not None and quantity >= 0:
+        listing.stock = quantity
+
+
+def _price_quantity_problem(listing: SandboxListing | None, sku: Any) -> tuple[str, str, str] | None:
+    """Why one <Sku> of a price/quantity call cannot be applied: (code, field, message), or None."""
+    if listing is None:
+        return "207", "SkuId", "E207: SKU not exist"
+    quantity = whole(sku.quantity) if sku.quantity is not None else None
+    price = whole(sku.price) if sku.price is not None else None
+    if sku.quantity is not None and quantity is None:
+        return "501", "Quantity", "Quantity is not a number"
+    if quantity is not None and quantity < 0:
+        return "501", "Quantity", "Số lượng phải ≥ 0 / quantity must be >= 0"
+    if quantity is not None and quantity < listing.reserved:
+        return "501", "Quantity", f"Quantity below the {listing.reserved} units locked by orders or campaigns"
+    if sku.price is not None and (price is None or price <= 0):
+        return "4118", "Price", "Price is 0 or invalid"
+    return None
