@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from connector.commands import catalog_cmd, config_cmd, daemon_cmd, db_cmd, demo_cmd, report_cmd, token_cmd
+from connector.commands import (
+    adapters_cmd,
+    catalog_cmd,
+    config_cmd,
+    daemon_cmd,
+    db_cmd,
+    demo_cmd,
+    report_cmd,
+    token_cmd,
+)
 
 
 def register_all(app: typer.Typer) -> None:
     """Attach every command group to the root app."""
-    for module in (config_cmd, db_cmd, catalog_cmd, demo_cmd, report_cmd, token_cmd, daemon_cmd):
+    for module in (config_cmd, adapters_cmd, db_cmd, catalog_cmd, demo_cmd, report_cmd, token_cmd, daemon_cmd):
         module.register(app)
