@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ocop-sync demo run
+	$(BIN)/ocop-sync run --demo
 
 demo: run
 

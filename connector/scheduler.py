@@ -131,7 +131,7 @@ def _enqueue(
         _insert(engine)(SyncTickRow)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["shop_id", "tick"])
-        .returning(SyncTickRow.id)  # type: ignore[arg-type]
+        .returning(SyncTickRow.id)  # type: ignore[call-overload]
     )
     return session.execute(stmt).scalar_one_or_none() is not None
 

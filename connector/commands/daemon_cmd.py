@@ -28,7 +28,7 @@ EXIT_NOT_FINISHED = 1
 def setup_logging(level: int = logging.INFO) -> None:
     """Readable one-line logs on stderr: time, level, area, message."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("apscheduler", "httpx", "uvicorn.error"):
+    for noisy in ("apscheduler", "httpx", "uvicorn.error", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
