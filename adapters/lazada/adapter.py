@@ -31,7 +31,6 @@ from adapters.lazada.client import (
 from adapters.lazada.mapping import (
     CategoryMap,
     LzCreateEnvelope,
-    LzDetail,
     LzOrderItemsEnvelope,
     LzOrdersEnvelope,
     LzProduct,
@@ -316,9 +315,9 @@ class LazadaAdapter:
     async def set_price_stock(self, batch: Sequence[PriceStockUpdate]) -> list[ItemResult]:
         """Set price and stock of up to 50 SKUs in one XML call; one result per SKU.
 
-        Lazada fails the whole call when any SKU is bad, naming the bad ones in `detail`.
-        Named SKUs get REJECTED (or FAILED when their own error is transient); the others
-        get FAILED, because nothing of a failed call was applied and they should be resent.
+        Lazada fails the whole call when any SKU is bad, naming the bad ones in `detail`;
+        we read that as "nothing was applied". Named SKUs get REJECTED (FAILED when their
+        own error is transient) and the others are resubmitted without them.
         """
         resolved = await self._resolve([u.ref for u in batch], "set_price_stock")
         results: dict[str, ItemResult] = {}
@@ -338,21 +337,35 @@ class LazadaAdapter:
         return [results[u.ref.seller_sku] for u in batch]
 
     async def _send_price_quantity(self, rows: Sequence[PriceQuantityRow]) -> dict[str, ItemResult]:
-        operation = "set_price_stock"
-        if self._access_token is None:
-            await self.refresh_auth()
-        reply = await self._client.call(
-            "/product/price_quantity/update",
-            {"payload": price_quantity_payload(rows)},
-            operation=operation,
-            method="POST",
-            is_write=True,
-            access_token=self._access_token,
-            tolerate_detail=True,
-        )
-        if reply.failure is None:
-            return {r.seller_sku: ItemResult(seller_sku=r.seller_sku, outcome=ItemOutcome.OK) for r in rows}
-        return per_sku_results(reply.failure, rows, operation=operation)
+        """Send the rows; when Lazada fails the call naming some SKUs, resubmit the others.
+
+        A failed call applies nothing, so the SKUs it did not name have no outcome yet. Each
+        resubmission leaves out at least one more SKU (those named), so there are at most
+        len(rows) calls, and usually two; nothing is ever sent again after its own failure.
+        """
+        results: dict[str, ItemResult] = {}
+        pending = list(rows)
+        while pending:
+            if self._access_token is None:
+                await self.refresh_auth()
+            reply = await self._client.call(
+                "/product/price_quantity/update",
+                {"payload": price_quantity_payload(pending)},
+                operation="set_price_stock",
+                method="POST",
+                is_write=True,
+                access_token=self._access_token,
+                tolerate_detail=True,
+            )
+            if reply.failure is None:
+                results.update(
+                    {r.seller_sku: ItemResult(seller_sku=r.seller_sku, outcome=ItemOutcome.OK) for r in pending}
+                )
+                break
+            named = per_sku_results(reply.failure, pending, operation="set_price_stock")
+            results.update(named)
+            pending = [r for r in pending if r.seller_sku not in named]
+        return results
 
     async def set_active(self, refs: Sequence[ListingRef], active: bool) -> list[ItemResult]:
         """Deactivate (/product/deactivate) or reactivate (/product/update Status=active) SKUs, one call each."""
@@ -413,33 +426,25 @@ class LazadaAdapter:
 
 
 def per_sku_results(failure: LzEnvelope, rows: Sequence[PriceQuantityRow], *, operation: str) -> dict[str, ItemResult]:
-    """Per-SKU results of a failed batch call from its `detail` array (see `set_price_stock`)."""
+    """Results for the SKUs a failed batch call names in its `detail` array.
+
+    REJECTED when the SKU's own error is permanent (validation), FAILED when it is
+    transient. Raises the call's error when `detail` names none of `rows`.
+    """
     by_sku_id = {r.sku_id: r.seller_sku for r in rows}
-    named: dict[str, LzDetail] = {}
+    wanted = {r.seller_sku for r in rows}
+    results: dict[str, ItemResult] = {}
     for entry in details_of(failure):
         sku = entry.seller_sku or by_sku_id.get(str(entry.sku_id or ""), "")
-        if sku:
-            named.setdefault(sku, entry)
-    if not any(r.seller_sku in named for r in rows):
-        raise error_for(failure, operation=operation, is_write=True)
-    results: dict[str, ItemResult] = {}
-    for row in rows:
-        detail = named.get(row.seller_sku)
-        if detail is None:
-            results[row.seller_sku] = ItemResult(
-                seller_sku=row.seller_sku,
-                outcome=ItemOutcome.FAILED,
-                code="NOT_APPLIED",
-                message=f"Lô bị từ chối vì SKU khác, chưa áp dụng / batch failed ({failure.code}) "
-                "because of other SKUs; not applied",
-            )
+        if sku not in wanted or sku in results:
             continue
-        code = detail.code or str(failure.code)
+        code = entry.code or str(failure.code)
         outcome = ItemOutcome.FAILED if kind_of(code) in RETRYABLE_KINDS else ItemOutcome.REJECTED
-        message = detail.message or failure.message
-        results[row.seller_sku] = ItemResult(
-            seller_sku=row.seller_sku, outcome=outcome, code=code, message=message, field=detail.field_name
+        results[sku] = ItemResult(
+            seller_sku=sku, outcome=outcome, code=code, message=entry.message or failure.message, field=entry.field_name
         )
+    if not results:
+        raise error_for(failure, operation=operation, is_write=True)
     return results
 
 

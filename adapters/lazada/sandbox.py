@@ -455,7 +455,8 @@ class LazadaSandbox(Sandbox):
             raise LzError("MissingParameter", "The input parameter “payload” that is mandatory is not supplied")
         skus = price_quantity_skus(parse_xml(params["payload"]))
         if len(skus) > MAX_BATCH:
-            raise LzError("E204", f"Too many SKUs in one request: {len(skus)} > {MAX_BATCH}")
+            message = f"The updated SKU quantity exceeds the maximum number 50 ({len(skus)}), please do not update more"
+            raise LzError("4171", message + " than 50 SKUs at once")
         if len(skus) > RECOMMENDED_BATCH and self.faults.chance(self.faults.spec.error_rate):
             raise LzError("513", "E513: Request timeout, please send fewer than 20 SKUs", kind="SYSTEM")
         shop = self.store.shop(seller_id)
