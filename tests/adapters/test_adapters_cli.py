@@ -99,7 +99,7 @@ def free_port_run(count: int) -> int:
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
+            first: int = probe.getsockname()[1]
         if first + count > 65535:
             continue
         socks = []
