@@ -24,7 +24,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations, ops
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, DefaultClause, text
+from sqlalchemy import Column, DefaultClause, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
@@ -97,7 +97,11 @@ def migrate_only(engine: Engine) -> None:
 def upgrade(engine: Engine) -> None:
     """Create or migrate every table so the schema matches `connector.store.models`."""
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        config = alembic_config(connection)
+        if current_revision(connection) is None and inspect(connection).has_table("product"):
+            # a database made before migrations existed (plain create_all): adopt it at the first revision
+            command.stamp(config, ScriptDirectory.from_config(config).get_base() or "base")
+        command.upgrade(config, "head")
         _add_unmigrated(connection)
 
 
