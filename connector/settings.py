@@ -8,6 +8,7 @@ found in settings.toml is refused. Shop credentials are read from
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 # A settings key is a secret when any of its words is one of SECRET_WORDS, its last word is one
 # of SECRET_LAST_WORDS, or it ends with one of SECRET_SUFFIXES ("token_check_interval_s" is not).
@@ -235,5 +237,30 @@ def load_settings(path: Path | None = None) -> Settings:
     try:
         return Settings(**data)
     except ValidationError as exc:
+        # input values are left out on purpose: an environment value may be a secret
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise SettingsError(f"invalid settings: {problems}") from exc
+    except PydanticSettingsError as exc:  # an OCOP_SYNC__* variable that is not valid JSON for its key
+        raise SettingsError(f"invalid settings from the environment: {exc}") from exc
+
+
+REDACTED = "**********"
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@")
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, with secrets and passwords inside URLs replaced by asterisks."""
+    dumped: dict[str, Any] = _redact(settings.model_dump(mode="json"))
+    return dumped
+
+
+def _redact(value: Any, key: str = "") -> Any:
+    if isinstance(value, Mapping):
+        return {k: _redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, key) for v in value]
+    if key and is_secret_key(key) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED + "@", value)
+    return value

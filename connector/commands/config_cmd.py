@@ -7,6 +7,7 @@ import json
 import typer
 
 from connector.commands.common import console, settings_or_exit
+from connector.settings import redacted
 
 
 def register(app: typer.Typer) -> None:
@@ -17,6 +18,6 @@ def register(app: typer.Typer) -> None:
     def show() -> None:
         """In cấu hình đang dùng (ẩn bí mật) / print effective settings, secrets redacted."""
         settings = settings_or_exit()
-        console.print_json(json.dumps(settings.model_dump(mode="json")))
+        console.print_json(json.dumps(redacted(settings), ensure_ascii=False))
 
     app.add_typer(group, name="config")
