@@ -240,3 +240,139 @@ def utc(moment: datetime) -> datetime:
     from datetime import UTC
 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- sandboxes shared by several daemon processes -------------------------------------------------
+
+
+@dataclass
+class ServedSandboxes:
+    """The three marketplace simulators served by uvicorn on 127.0.0.1 from this test process."""
+
+    urls: dict[str, str]
+    servers: list[Any] = field(default_factory=list)
+    threads: list[Any] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Shut every server down and join its thread."""
+        for server in self.servers:
+            server.should_exit = True
+        for thread in self.threads:
+            thread.join(timeout=10)
+
+    def creates(self, marketplace: str) -> dict[str, Any]:
+        """The simulator's create log: every create per SKU and how many were duplicates."""
+        import httpx
+
+        return dict(httpx.get(f"{self.urls[marketplace]}/_sandbox/creates", timeout=10).json())
+
+
+def serve_sandboxes(shops: tuple[ShopSettings, ...] = SHOPS) -> ServedSandboxes:
+    """Start one uvicorn server per marketplace (port 0) serving a sandbox with the shops' sellers."""
+    import threading
+
+    import uvicorn
+
+    from adapters.base import AdapterRegistry
+    from adapters.sandbox import SandboxOptions, SellerAccount
+
+    registry = AdapterRegistry.from_entry_points()
+    served = ServedSandboxes({})
+    for marketplace in sorted({s.marketplace for s in shops}):
+        factory = registry.get(marketplace)
+        sellers = tuple(
+            SellerAccount(seller_id=s.seller_id, credentials=factory.sandbox_credentials(s.seller_id))
+            for s in shops
+            if s.marketplace == marketplace
+        )
+        sandbox = factory.create_sandbox(SandboxOptions(sellers=sellers))
+        server = uvicorn.Server(
+            uvicorn.Config(sandbox.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        )
+        thread = threading.Thread(target=server.run, name=f"sandbox-{marketplace}", daemon=True)
+        thread.start()
+        served.servers.append(server)
+        served.threads.append(thread)
+        wait_sync(lambda server=server: bool(server.started), 10, f"the {marketplace} sandbox")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        served.urls[marketplace] = f"http://127.0.0.1:{port}"
+    return served
+
+
+def shop_env(served: ServedSandboxes | None, shops: tuple[ShopSettings, ...] = SHOPS) -> dict[str, str]:
+    """Sandbox credentials in the environment variables a shop with a real base_url reads."""
+    from adapters.base import AdapterRegistry
+
+    if served is None:
+        return {}
+    registry = AdapterRegistry.from_entry_points()
+    env: dict[str, str] = {}
+    for shop in shops:
+        for name, value in registry.get(shop.marketplace).sandbox_credentials(shop.seller_id).items():
+            env[shop.credential_env(name)] = value
+    return env
+
+
+def write_settings(
+    path: Path,
+    *,
+    url: str,
+    data_dir: Path,
+    served: ServedSandboxes | None = None,
+    interval_s: float = 3600.0,
+    lease_s: float = 3.0,
+    drain_s: float = 5.0,
+    shops: tuple[ShopSettings, ...] = SHOPS,
+) -> Path:
+    """A settings.toml for a daemon subprocess (sandboxes in-process unless `served`)."""
+    lines = [
+        "[database]",
+        f'url = "{url}"',
+        f'data_dir = "{data_dir}"',
+        "[scheduler]",
+        f"incremental_interval_s = {interval_s}",
+        "resync_poll_s = 0.5",
+        "sweeper_interval_s = 5.0",
+        'full_cron = "0 3 * * *"',
+        "job_deadline_s = 120.0",
+        "[daemon]",
+        "port = 0",
+        f"lease_s = {lease_s}",
+        f"drain_s = {drain_s}",
+        "[retry]",
+        "max_attempts = 3",
+        "max_delay_s = 5.0",
+        "backoff_cap_s = 1.0",
+    ]
+    for shop in shops:
+        base_url = served.urls[shop.marketplace] if served is not None else "sandbox"
+        lines += [
+            "[[shops]]",
+            f'id = "{shop.id}"',
+            f'marketplace = "{shop.marketplace}"',
+            f'seller_id = "{shop.seller_id}"',
+            f'base_url = "{base_url}"',
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def seed_catalog(url: str, products: int) -> list[str]:
+    """Put the first `products` demo products (and their producers) in the catalog; their SKUs."""
+    from datetime import UTC, date
+
+    from connector.catalog_store import upsert_catalog
+    from connector.demo_data import demo_catalog
+    from connector.store import make_engine, upgrade
+
+    catalog = demo_catalog(date(2026, 3, 1))
+    chosen = list(catalog.products[:products])
+    producers = [p for p in catalog.producers if p.id in {x.producer_id for x in chosen}]
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with session_scope(engine) as session:
+            upsert_catalog(session, producers, chosen, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    return [p.sku for p in chosen]
