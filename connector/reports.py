@@ -367,6 +367,8 @@ def producer_ids(session: Session) -> list[str]:
 def _shop_problems(shops: Sequence[ShopView], now: datetime, t: Translator) -> dict[str, ShopProblem]:
     problems: dict[str, ShopProblem] = {}
     for shop in shops:
+        # A person must act when the authorisation (refresh token) lapses; an access token alone is
+        # renewed by the service, so it only counts once it is past expiry without being renewed.
         expiry = shop.refresh_expires_at or shop.token_expires_at
         kind: ShopProblemKind | None = None
         detail, since = "", None
@@ -374,8 +376,10 @@ def _shop_problems(shops: Sequence[ShopView], now: datetime, t: Translator) -> d
             kind, since = ShopProblemKind.TOKEN_EXPIRED, expiry
         elif shop.last_error:
             kind, detail = ShopProblemKind.CONNECTION_ERROR, shop.last_error
-        elif expiry is not None and expiry - now <= timedelta(days=TOKEN_WARNING_DAYS):
-            kind, since = ShopProblemKind.TOKEN_EXPIRING, expiry
+        elif shop.refresh_expires_at is not None and shop.refresh_expires_at - now <= timedelta(
+            days=TOKEN_WARNING_DAYS
+        ):
+            kind, since = ShopProblemKind.TOKEN_EXPIRING, shop.refresh_expires_at
         elif shop.last_success_at is None:
             kind = ShopProblemKind.NEVER_SYNCED
         if kind is None:
