@@ -44,6 +44,15 @@ def summary_tables(summary: CatalogSummary) -> list[Table]:
     return tables
 
 
+def summary_line(summary: CatalogSummary) -> str:
+    """The catalog in one line: products, producers and the star distribution."""
+    short = ("5★", "4★ tiềm năng 5★ / potential 5★", "4★", "3★")  # the order of CatalogSummary.by_stars
+    stars = " · ".join(f"{name}: {count}" for name, (_, count) in zip(short, summary.by_stars, strict=True))
+    return (
+        f"Danh mục / catalog: {summary.products} sản phẩm / products, {summary.producers} chủ thể / producers ({stars})"
+    )
+
+
 def print_summary(settings: Settings, today: date) -> None:
     """Print the catalog summary of the configured database."""
     engine = migrated_engine(settings)

@@ -6,7 +6,9 @@ from datetime import date, datetime
 
 import typer
 
-from connector.commands.catalog_cmd import print_summary
+from connector.catalog_store import read_producers, read_products
+from connector.catalog_summary import summarise
+from connector.commands.catalog_cmd import print_summary, summary_line
 from connector.commands.common import console, settings_or_exit
 from connector.commands.db_cmd import migrated_engine
 from connector.demo_data import seed_demo
@@ -31,11 +33,13 @@ def seed(settings: Settings, reference: date, now: datetime) -> None:
     try:
         with session_scope(engine) as session:
             counts = seed_demo(session, reference, now)
+            summary = summarise(read_producers(session), read_products(session), reference)
     finally:
         engine.dispose()
     console.print(
         f"Dữ liệu mẫu / demo seed: thêm mới / inserted {counts.inserted}, đã có / already present {counts.unchanged}"
     )
+    console.print(summary_line(summary))
 
 
 def run(settings: Settings, reference: date, now: datetime) -> None:

@@ -110,7 +110,11 @@ def test_demo_run_cli_seeds_and_prints_summary(tmp_path: Path, monkeypatch: pyte
     for label, count in (("5 sao / 5 stars", 2), ("4 sao / 4 stars", 15), ("3 sao / 3 stars", 72)):
         assert re.search(rf"{re.escape(label)}\s*│\s*{count}\s*│", result.output), label
     assert (tmp_path / "var" / "ocop-sync.db").exists()
-    again = runner.invoke(app, ["demo", "seed", "--today", "2026-03-01"])
+    again = runner.invoke(app, ["demo", "seed", "--today", "2026-03-01"], env={"COLUMNS": "300"})
     assert again.exit_code == 0 and "inserted 0" in again.output
+    assert (
+        "92 sản phẩm / products, 62 chủ thể / producers (5★: 2 · 4★ tiềm năng 5★ / potential 5★: 3 · 4★: 15 · 3★: 72)"
+        in (again.output.replace("\n", " "))
+    )
     bad = runner.invoke(app, ["demo", "seed", "--today", "01/03/2026"])
     assert bad.exit_code == 2
