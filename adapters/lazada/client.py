@@ -174,7 +174,12 @@ def throttle_seconds(message: str, retry_after_header: str | None = None) -> flo
 
 
 def error_for(
-    envelope: LzEnvelope, *, operation: str, is_write: bool, retry_after_header: str | None = None
+    envelope: LzEnvelope,
+    *,
+    operation: str,
+    is_write: bool,
+    retry_after_header: str | None = None,
+    http_status: int | None = None,
 ) -> AdapterError:
     """The typed error a failed envelope means (see ERROR_TABLE)."""
     code = str(envelope.code)
@@ -184,7 +189,7 @@ def error_for(
     if details and details[0].message:
         message = f"{message}: {details[0].message}"
     common: dict[str, Any] = dict(
-        marketplace=MARKETPLACE, operation=operation, code=code, request_id=envelope.request_id
+        marketplace=MARKETPLACE, operation=operation, code=code, request_id=envelope.request_id, http_status=http_status
     )
     if kind is ErrorKind.RATE_LIMITED:
         return RateLimited(message, retry_after=throttle_seconds(envelope.message, retry_after_header), **common)
@@ -300,7 +305,9 @@ def read_reply(response: httpx.Response, *, operation: str, is_write: bool, tole
     if str(envelope.code) != "0":
         if tolerate_detail and details_of(envelope):
             return Reply(body=body, request_id=request_id, failure=envelope)
-        raise error_for(envelope, operation=operation, is_write=is_write, retry_after_header=retry_after)
+        raise error_for(
+            envelope, operation=operation, is_write=is_write, retry_after_header=retry_after, http_status=status
+        )
     return Reply(body=body, request_id=request_id)
 
 
