@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def _summary_text(report: ProducerReport, t: Translator) -> str:
 def build_email(report: ProducerReport, html: str, *, sender: str, recipient: str, day: str) -> EmailMessage:
     """The e-mail for one producer: a plain-text summary, the report inline as HTML, and attached."""
     t = Translator(report.lang)
-    message = EmailMessage()
+    # long lines allowed: the default 78-column folding splits encoded words and loses the space between them
+    message = EmailMessage(policy=policy.SMTP.clone(max_line_length=998))
     message["Subject"] = t("email.subject", name=report.producer.name, day=day)
     message["From"] = sender
     message["To"] = recipient
