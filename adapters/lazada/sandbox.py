@@ -12,7 +12,6 @@ Errors are HTTP 200 envelopes with string codes. See README.md for every knob.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import secrets
 from collections.abc import Awaitable, Callable
@@ -24,18 +23,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.lazada.mapping import BARCODE_ATTRIBUTE, UNIT_ATTRIBUTE
+from adapters.lazada.sandbox_requests import (
+    apply_attributes,
+    apply_update,
+    bounded_int,
+    deactivate_targets,
+    iso_date,
+    json_array,
+    json_product,
+    order_in_bounds,
+    parse_xml,
+    price_quantity_problem,
+    price_quantity_skus,
+    product_in_bounds,
+    request_params,
+    sku_list,
+    without_member,
+)
 from adapters.lazada.sandbox_shapes import (
     FILTERS,
     LzError,
     category_key,
-    deactivate_targets,
     grams_of,
     group_products,
-    json_array,
     matches_filter,
-    parse_xml,
-    price_quantity_skus,
     render_order,
     render_order_items,
     render_product,
@@ -193,7 +204,7 @@ class LazadaSandbox(Sandbox):
 
     def _endpoint(self, api: _Api) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            params = await _params(request)
+            params = await request_params(request)
             request_id = self._request_id()
             try:
                 seller_id = self._authenticate(api, params)
@@ -211,7 +222,7 @@ class LazadaSandbox(Sandbox):
                 self.lose_response(seller_id, api.path)
             body = {**body, "code": "0", "request_id": request_id}
             if decision.fault is Fault.MALFORMED:
-                body = _drop(body, api.malformed_drop)
+                body = without_member(body, api.malformed_drop)
             return JSONResponse(body)
 
         return endpoint
@@ -292,17 +303,17 @@ class LazadaSandbox(Sandbox):
         name = params.get("filter", "all")
         if name not in FILTERS:
             raise LzError("36", "E036: Invalid status filter")
-        limit = _bounded(
+        limit = bounded_int(
             params.get("limit", "10"), 1, MAX_PAGE, "19", "Invalid Limit: should not exceed a maximum of 50"
         )
-        offset = _bounded(params.get("offset", "0"), 0, MAX_OFFSET, "14", "E014: Invalid Offset (maximum 10000)")
-        bounds = {key: _date(params[key]) for key in DATE_PARAMS if params.get(key)}
-        wanted = _sku_list(params.get("sku_seller_list"))
+        offset = bounded_int(params.get("offset", "0"), 0, MAX_OFFSET, "14", "E014: Invalid Offset (maximum 10000)")
+        bounds = {key: iso_date(params[key]) for key in DATE_PARAMS if params.get(key)}
+        wanted = sku_list(params.get("sku_seller_list"))
         products = [
             p
             for p in group_products(list(self.store.shop(seller_id).values()))
             if matches_filter(p, name)
-            and _in_bounds(p, bounds)
+            and product_in_bounds(p, bounds)
             and (wanted is None or any(x.seller_sku in wanted for x in p))
         ]
         page = [render_product(p) for p in products[offset : offset + limit]]
@@ -336,7 +347,7 @@ class LazadaSandbox(Sandbox):
         return opts.qc_delay_s > 0 or opts.qc_reject_rate > 0 or bool(opts.qc_reject_skus)
 
     async def _create(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
-        product = _json_product(params.get("payload"))
+        product = json_product(params.get("payload"))
         images = json_array((product.get("Images") or {}).get("Image", []), "Images.Image")
         skus = json_array((product.get("Skus") or {}).get("Sku"), "Skus.Sku")
         attributes = product.get("Attributes") or {}
@@ -371,7 +382,7 @@ class LazadaSandbox(Sandbox):
                 weight_g=grams_of(sku.get("package_weight", 0)),
                 status="inactive" if str(sku.get("Status", "active")).lower() == "inactive" else "active",
             )
-            _apply_attributes(listing, attributes)
+            apply_attributes(listing, attributes)
             self.store.record_create(listing)
             if reviewed:
                 self.start_review(listing)
@@ -382,11 +393,8 @@ class LazadaSandbox(Sandbox):
                     "sku_id": int(listing.sku_id),
                 }
             )
-        status = (
-            "Pending QC"
-            if reviewed
-            else ("Active" if any(r[3].get("Status", "active") != "inactive" for r in rows) else "InActive")
-        )
+        live = any(x.status == "active" for x in self.store.shop(seller_id).values() if x.item_id == item_id)
+        status = "Pending QC" if reviewed else ("Active" if live else "InActive")
         return {"data": {"item_id": int(item_id), "sku_list": sku_list, "item_status": status}}, True
 
     def _new_sku(self, seller_id: str, sku: Any) -> tuple[str, int, int, dict[str, Any]]:
@@ -418,7 +426,7 @@ class LazadaSandbox(Sandbox):
         return seller_sku, price, quantity, sku
 
     async def _update(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
-        product = _json_product(params.get("payload"))
+        product = json_product(params.get("payload"))
         skus = json_array((product.get("Skus") or {}).get("Sku"), "Skus.Sku")
         targets = []
         for sku in skus:
@@ -446,7 +454,7 @@ class LazadaSandbox(Sandbox):
             self.record(seller_id, "/product/update", True, "not_applied")
             return {}, False
         for listing, sku in targets:
-            _apply_update(listing, product, sku)
+            apply_update(listing, product, sku)
             listing.updated_at = self.clock.now()
         return {}, True
 
@@ -468,7 +476,7 @@ class LazadaSandbox(Sandbox):
                 if sku.sku_id
                 else shop.get(sku.seller_sku)
             )
-            problem = _price_quantity_problem(listing, sku)
+            problem = price_quantity_problem(listing, sku)
             if problem is None and self.fail_item():
                 problem = ("6", "", "E006: Unexpected internal error")
             if problem is not None:
@@ -523,13 +531,13 @@ class LazadaSandbox(Sandbox):
         if not params.get("created_after") and not params.get("update_after"):
             raise LzError("MissingParameter", "Either created_after or update_after is mandatory")
         keys = ("created_after", "created_before", "update_after", "update_before")
-        bounds = {key: _date(params[key]) for key in keys if params.get(key)}
-        limit = _bounded(params.get("limit", "100"), 1, MAX_ORDERS_PAGE, "19", "Invalid Limit: at most 100")
-        offset = _bounded(params.get("offset", "0"), 0, 10**9, "14", "Invalid Offset")
+        bounds = {key: iso_date(params[key]) for key in keys if params.get(key)}
+        limit = bounded_int(params.get("limit", "100"), 1, MAX_ORDERS_PAGE, "19", "Invalid Limit: at most 100")
+        offset = bounded_int(params.get("offset", "0"), 0, 10**9, "14", "Invalid Offset")
         orders: dict[str, list[Any]] = {}
         for line in self.store.orders_of(seller_id):
             orders.setdefault(line.order_id, []).append(line)
-        picked = [lines for lines in orders.values() if _order_in_bounds(lines[0].created_at, bounds)]
+        picked = [lines for lines in orders.values() if order_in_bounds(lines[0].created_at, bounds)]
         picked.sort(
             key=lambda lines: (lines[0].created_at, int(lines[0].order_id)),
             reverse=params.get("sort_direction", "DESC").upper() == "DESC",
@@ -544,131 +552,3 @@ class LazadaSandbox(Sandbox):
         if not lines:
             raise LzError("16", "E016: Invalid Order ID")
         return {"data": render_order_items(lines, self.store.shop(seller_id))}, False
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-async def _params(request: Request) -> dict[str, str]:
-    params = dict(request.query_params)
-    if request.method == "POST":
-        form = await request.form()
-        params.update({k: v for k, v in form.multi_items() if isinstance(v, str)})
-    return params
-
-
-def _drop(body: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
-    """The body without the member at `path` (a success envelope missing a required field)."""
-    if len(path) == 1:
-        return {k: v for k, v in body.items() if k != path[0]}
-    inner = body.get(path[0])
-    if not isinstance(inner, dict):
-        return {k: v for k, v in body.items() if k != path[0]}
-    return {**body, path[0]: _drop(inner, path[1:])}
-
-
-def _bounded(value: str, low: int, high: int, code: str, message: str) -> int:
-    number = int(value) if value.strip().lstrip("-").isdigit() else None
-    if number is None or not low <= number <= high:
-        raise LzError(code, f"{message} ({value!r})")
-    return number
-
-
-def _date(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise LzError("17", f'E017: "{value}" Invalid Date Format') from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _sku_list(value: str | None) -> set[str] | None:
-    if not value:
-        return None
-    try:
-        skus = json.loads(value)
-    except ValueError:
-        raise LzError("70", "E070: You have corrupt data in your sku seller list") from None
-    if not isinstance(skus, list) or len(skus) > 100 or not all(isinstance(s, str) for s in skus):
-        raise LzError("70", "E070: You have corrupt data in your sku seller list")
-    return set(skus)
-
-
-def _in_bounds(product: list[SandboxListing], bounds: dict[str, datetime]) -> bool:
-    created = min(x.created_at for x in product)
-    updated = max(x.updated_at for x in product)
-    checks = {
-        "create_after": lambda b: created >= b,
-        "create_before": lambda b: created <= b,
-        "update_after": lambda b: updated >= b,
-        "update_before": lambda b: updated <= b,
-    }
-    return all(checks[key](bound) for key, bound in bounds.items())
-
-
-def _order_in_bounds(created: datetime, bounds: dict[str, datetime]) -> bool:
-    after = [b for k, b in bounds.items() if k.endswith("_after")]
-    before = [b for k, b in bounds.items() if k.endswith("_before")]
-    return all(created >= b for b in after) and all(created <= b for b in before)
-
-
-def _json_product(payload: str | None) -> dict[str, Any]:
-    if not payload:
-        raise LzError("MissingParameter", "The input parameter “payload” that is mandatory is not supplied")
-    try:
-        body = json.loads(payload)
-    except ValueError:
-        raise LzError("5", "E005: Invalid Request Format (payload is not JSON)") from None
-    product = body.get("Request", {}).get("Product") if isinstance(body, dict) else None
-    if not isinstance(product, dict):
-        raise LzError("5", "E005: Invalid Request Format (Request.Product missing)")
-    return product
-
-
-def _apply_attributes(listing: SandboxListing, attributes: dict[str, Any]) -> None:
-    """Set the listing's content from Lazada `Attributes` (only the keys present change)."""
-    for key, field in (("name", "title"), ("description", "description"), ("brand", "brand"), (UNIT_ATTRIBUTE, "unit")):
-        if key in attributes:
-            setattr(listing, field, str(attributes[key]))
-    if BARCODE_ATTRIBUTE in attributes:
-        listing.barcode = str(attributes[BARCODE_ATTRIBUTE]) or None
-    own = {"name", "description", "brand", UNIT_ATTRIBUTE, BARCODE_ATTRIBUTE}
-    listing.attributes.update({k: str(v) for k, v in attributes.items() if k not in own})
-
-
-def _apply_update(listing: SandboxListing, product: dict[str, Any], sku: dict[str, Any]) -> None:
-    attributes = product.get("Attributes")
-    if isinstance(attributes, dict):
-        _apply_attributes(listing, attributes)
-    images = (product.get("Images") or {}).get("Image")
-    if isinstance(images, list):
-        listing.images = [str(i) for i in images]
-    if product.get("PrimaryCategory"):
-        listing.category = category_key(product["PrimaryCategory"])
-    status = str(sku.get("Status", "")).lower()
-    if status in ("active", "inactive", "deleted"):
-        listing.status = status
-    if "package_weight" in sku:
-        listing.weight_g = grams_of(sku["package_weight"])
-    price, quantity = whole(sku.get("price")), whole(sku.get("quantity"))
-    if price is not None and price > 0:
-        listing.price = price
-    if quantity is not None and quantity >= 0:
-        listing.stock = quantity
-
-
-def _price_quantity_problem(listing: SandboxListing | None, sku: Any) -> tuple[str, str, str] | None:
-    """Why one <Sku> of a price/quantity call cannot be applied: (code, field, message), or None."""
-    if listing is None:
-        return "207", "SkuId", "E207: SKU not exist"
-    quantity = whole(sku.quantity) if sku.quantity is not None else None
-    price = whole(sku.price) if sku.price is not None else None
-    if sku.quantity is not None and quantity is None:
-        return "501", "Quantity", "Quantity is not a number"
-    if quantity is not None and quantity < 0:
-        return "501", "Quantity", "Số lượng phải ≥ 0 / quantity must be >= 0"
-    if quantity is not None and quantity < listing.reserved:
-        return "501", "Quantity", f"Quantity below the {listing.reserved} units locked by orders or campaigns"
-    if sku.price is not None and (price is None or price <= 0):
-        return "4118", "Price", "Price is 0 or invalid"
-    return None

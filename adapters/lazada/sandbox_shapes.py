@@ -8,9 +8,7 @@ silently mirrored by the simulator.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -227,68 +225,3 @@ def render_order_items(lines: Sequence[SandboxOrder], listings: dict[str, Sandbo
                 }
             )
     return items
-
-
-# -- request payloads -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class XmlSku:
-    """One <Sku> of a price/quantity payload."""
-
-    item_id: str
-    sku_id: str
-    seller_sku: str
-    price: str | None
-    quantity: str | None
-
-
-def parse_xml(text: str) -> ET.Element:
-    """An XML payload's root element, or LzError 5 (Invalid Request Format)."""
-    try:
-        return ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise LzError("5", f"E005: Invalid Request Format ({exc})") from exc
-
-
-def _text(node: ET.Element, path: str) -> str | None:
-    found = node.find(path)
-    return found.text.strip() if found is not None and found.text is not None else None
-
-
-def price_quantity_skus(root: ET.Element) -> list[XmlSku]:
-    """The <Sku> entries of a /product/price_quantity/update payload."""
-    skus = []
-    for node in root.findall("./Product/Skus/Sku"):
-        quantity = _text(node, "Quantity")
-        if quantity is None:
-            parts = [_text(w, "Quantity") for w in node.findall("./MultiWarehouseInventories/MultiWarehouseInventory")]
-            numbers = [whole(p) for p in parts if p is not None]
-            quantity = str(sum(n for n in numbers if n is not None)) if numbers else None
-        skus.append(
-            XmlSku(
-                item_id=_text(node, "ItemId") or "",
-                sku_id=_text(node, "SkuId") or "",
-                seller_sku=_text(node, "SellerSku") or "",
-                price=_text(node, "Price"),
-                quantity=quantity,
-            )
-        )
-    return skus
-
-
-def deactivate_targets(root: ET.Element) -> tuple[str, list[str], bool]:
-    """(ItemId, SkuIds, whether SellerSku was used) of a /product/deactivate body."""
-    item_id = _text(root, "./Product/ItemId") or ""
-    sku_ids = [n.text.strip() for n in root.findall("./Product/Skus/SkuId") if n.text]
-    by_seller_sku = bool(root.findall("./Product/Skus/SellerSku"))
-    return item_id, sku_ids, by_seller_sku
-
-
-def json_array(value: Any, path: str) -> list[Any]:
-    """A JSON payload member that Lazada requires to be an array (1001 otherwise)."""
-    if not isinstance(value, list):
-        raise LzError(
-            "1001", f"{path} must be an array", detail=[{"field": path, "message": f"{path} must be an array"}]
-        )
-    return value
