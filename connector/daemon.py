@@ -92,6 +92,7 @@ class Daemon:
         self.ctx = ctx
         self.settings = ctx.settings
         self.engine = ctx.engine
+        leases.harden_postgres(ctx.engine, ctx.settings.daemon.lease_s)
         self.options = options or DaemonOptions()
         self.worker = worker_name(ctx.settings)
         self.metrics = DaemonMetrics(ctx.engine, ctx.settings, ctx.clock)

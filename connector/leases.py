@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import update
+from sqlalchemy import event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -79,6 +79,34 @@ def ensure_rows(engine: Engine, names: list[str]) -> None:
         conn.execute(insert(LeaseRow).values(rows).on_conflict_do_nothing(index_elements=["name"]))
 
 
+def harden_postgres(engine: Engine, lease_s: float) -> None:
+    """Make a frozen process unable to block a takeover: the server ends its idle open transactions.
+
+    A process paused inside a transaction (SIGSTOP, GC, a VM stall) keeps its row locks, and
+    with them the lease row another worker must update to take over. PostgreSQL's
+    `idle_in_transaction_session_timeout` ends such a session; nothing of ours holds a
+    transaction open while waiting on anything else (HTTP calls happen outside transactions).
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    timeout_ms = int(max(2 * lease_s, 10.0) * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+        cursor.close()
+        dbapi_connection.commit()
+
+    engine.dispose()  # pooled connections made before this (migrations) reconnect with the setting
+
+
+def _bounded_wait(session: Session) -> None:
+    """On PostgreSQL: a lease statement waits at most a few seconds for a row lock, then fails (retried later)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL lock_timeout = '3s'"))
+
+
 def try_acquire(engine: Engine, name: str, holder: str, *, now: datetime, ttl_s: float) -> Lease | None:
     """Take `name` if it is free or expired, bumping its epoch; None when someone else holds it."""
     with session_scope(engine) as session:
@@ -87,6 +115,7 @@ def try_acquire(engine: Engine, name: str, holder: str, *, now: datetime, ttl_s:
 
 def take(session: Session, name: str, holder: str, *, now: datetime, ttl_s: float) -> Lease | None:
     """Inside a transaction: take the lease (creating its row if missing) if free or expired (epoch + 1)."""
+    _bounded_wait(session)
     bind = session.get_bind()
     insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
     session.execute(
@@ -108,6 +137,7 @@ def take(session: Session, name: str, holder: str, *, now: datetime, ttl_s: floa
 def renew(engine: Engine, lease: Lease, *, now: datetime, ttl_s: float) -> bool:
     """Extend a lease we hold; False when it was taken over (we must stop acting under it)."""
     with session_scope(engine) as session:
+        _bounded_wait(session)
         result = session.execute(
             update(LeaseRow)
             .where(LeaseRow.name == lease.name)  # type: ignore[arg-type]
