@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from report_world import A, NOW, build_world, world_settings
+from report_world import NOW, A, build_world, world_settings
 from sqlalchemy.engine import Engine
 
 from connector import reports
