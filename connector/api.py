@@ -11,7 +11,6 @@ an operator endpoint or page (`/api/drift`, `/api/runs`, `/api/shops`, `/api/res
 that does not exist, so ids do not leak. Report queries are scoped by the id the principal may see.
 """
 
-
 import inspect
 from collections.abc import Callable, Sequence
 from datetime import datetime
