@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "reports"))  # the shared report world
 
+from api_kit import Tokens
 from report_world import NOW, A, B, build_world, world_settings
 
 from adapters.base import AdapterRegistry
@@ -20,23 +20,6 @@ from connector.api import build_api
 from connector.app import AppContext, SandboxHub
 from connector.auth import Role, create_token, revoke_token
 from connector.store import make_engine, session_scope, upgrade
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """One token per kind of caller; `none` is no token at all."""
-
-    operator: str
-    producer_a: str
-    producer_b: str
-    revoked: str
-
-    def header(self, who: str) -> dict[str, str]:
-        """The Authorization header for `who` (empty for "none")."""
-        token = {"operator": self.operator, "a": self.producer_a, "b": self.producer_b, "revoked": self.revoked}.get(
-            who
-        )
-        return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 @pytest.fixture

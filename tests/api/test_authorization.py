@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import Tokens
+from api_kit import Tokens
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings

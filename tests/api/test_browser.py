@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from conftest import Tokens
+from api_kit import Tokens
 from fastapi import FastAPI
 from report_world import A_EXPIRED, REJECT_REASON, A
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from conftest import Tokens
+from api_kit import Tokens
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
