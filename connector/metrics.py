@@ -43,7 +43,9 @@ class StoreCollector(Collector):
             labels=["shop", "marketplace"],
         )
         token = GaugeMetricFamily(
-            "ocop_sync_token_expiry_timestamp_seconds", "Unix time the shop's authorisation expires", labels=["shop"]
+            "ocop_sync_token_expiry_timestamp_seconds",
+            "Unix time the shop's access token (kind=access) or authorisation (kind=refresh) expires",
+            labels=["shop", "kind"],
         )
         warning = GaugeMetricFamily(
             "ocop_sync_token_expiring_soon", "1 when the shop's authorisation expires within 7 days", labels=["shop"]
@@ -57,7 +59,9 @@ class StoreCollector(Collector):
             if shop.last_success_at is not None:
                 success.add_metric([shop.shop_id, shop.marketplace], shop.last_success_at.timestamp())
             if shop.token_expires_at is not None:
-                token.add_metric([shop.shop_id], shop.token_expires_at.timestamp())
+                token.add_metric([shop.shop_id, "access"], shop.token_expires_at.timestamp())
+            if shop.refresh_expires_at is not None:
+                token.add_metric([shop.shop_id, "refresh"], shop.refresh_expires_at.timestamp())
             warning.add_metric([shop.shop_id], 1.0 if shop.token_warning else 0.0)
             stalled.add_metric([shop.shop_id], 1.0 if shop.stalled else 0.0)
         yield from (drift, success, token, warning, stalled)

@@ -42,7 +42,8 @@ class ShopStatus:
     pending_actions: int = 0
     in_flight_actions: int = 0
     dead_actions: int = 0
-    token_expires_at: datetime | None = None
+    token_expires_at: datetime | None = None  # the access token (renewed automatically)
+    refresh_expires_at: datetime | None = None  # the authorisation a person must renew, when there is one
     token_warning: bool = False
     lease_holder: str = ""
     stalled: bool = False
@@ -105,7 +106,8 @@ def read_status(engine: Engine, settings: Settings, now: datetime) -> ClusterSta
         success = _aware(last_success.get(shop.id))
         last = last_runs.get(shop.id)
         row = shop_rows.get(shop.id)
-        token = _aware(row.refresh_expires_at or row.token_expires_at) if row is not None else None
+        token = _aware(row.token_expires_at) if row is not None else None
+        authorisation = _aware(row.refresh_expires_at) if row is not None else None
         lease = leases.get(shop_lease(shop.id))
         shops.append(
             ShopStatus(
@@ -120,7 +122,8 @@ def read_status(engine: Engine, settings: Settings, now: datetime) -> ClusterSta
                 in_flight_actions=actions[shop.id].get("in_flight", 0),
                 dead_actions=actions[shop.id].get("dead", 0),
                 token_expires_at=token,
-                token_warning=expiring_soon(token, now),
+                refresh_expires_at=authorisation,
+                token_warning=expiring_soon(authorisation, now),
                 lease_holder=lease.holder if lease is not None and lease.live(now) else "",
                 stalled=shop.enabled and is_stalled(success or _aware(first_run.get(shop.id)), now, interval),
             )

@@ -106,8 +106,8 @@ class TokenState:
     error: str = ""
 
     def expires_at(self) -> datetime | None:
-        """When a person must act: the refresh token's expiry, else the access token's."""
-        return self.refresh_expires_at or self.access_expires_at
+        """When a person must act: the refresh token's expiry (None when access renews by itself)."""
+        return self.refresh_expires_at
 
 
 def expiring_soon(expires_at: datetime | None, now: datetime, ahead: timedelta = WARN_AHEAD) -> bool:

@@ -216,6 +216,7 @@ def status(settings: Settings, *, as_json: bool) -> None:
                     "pending_actions": s.pending_actions,
                     "dead_actions": s.dead_actions,
                     "token_expires_at": s.token_expires_at.isoformat() if s.token_expires_at else None,
+                    "refresh_expires_at": s.refresh_expires_at.isoformat() if s.refresh_expires_at else None,
                     "token_warning": s.token_warning,
                     "lease_holder": s.lease_holder,
                     "stalled": s.stalled,
@@ -242,7 +243,10 @@ def status(settings: Settings, *, as_json: bool) -> None:
         table.add_column(col)
     for s in cluster.shops:
         drift = ", ".join(f"{k} {n}" for k, n in s.open_drift.items()) or "0"
-        token = _fmt(s.token_expires_at, tz) + (" ⚠ < 7 ngày/days" if s.token_warning else "")
+        token = _fmt(s.token_expires_at, tz)
+        if s.refresh_expires_at is not None:
+            token += f" / ủy quyền, authorisation {_fmt(s.refresh_expires_at, tz)}"
+        token += " ⚠ < 7 ngày/days" if s.token_warning else ""
         state = (
             "[red]ĐÌNH TRỆ / STALLED[/red]"
             if s.stalled

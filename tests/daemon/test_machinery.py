@@ -234,8 +234,16 @@ def test_status_flags_a_shop_without_success_for_three_intervals(sqlite_url: str
     ctx = _ctx(sqlite_url, tmp_path, interval_s=100)
     lease = leases.try_acquire(ctx.engine, shop_lease("tiki-ag"), "w9", now=datetime.now(UTC), ttl_s=30)
     assert lease is not None
-    status = read_status(ctx.engine, ctx.settings, datetime.now(UTC))
-    assert {s.shop_id: s.lease_holder for s in status.shops}["tiki-ag"] == "w9"
+    now = datetime.now(UTC)
+    with session_scope(ctx.engine) as session:
+        session.add(
+            ShopRow(id="lazada-ag", marketplace="lazada", seller_id="L", refresh_expires_at=now + timedelta(days=3))
+        )
+        session.add(ShopRow(id="tiki-ag", marketplace="tiki", seller_id="T", token_expires_at=now + timedelta(days=3)))
+    status = {s.shop_id: s for s in read_status(ctx.engine, ctx.settings, now).shops}
+    assert status["tiki-ag"].lease_holder == "w9"
+    # a person must act only on an authorisation (refresh token) about to expire, not on a self-renewing access token
+    assert status["lazada-ag"].token_warning and not status["tiki-ag"].token_warning
 
 
 def test_tokens_are_encrypted_at_rest(sqlite_url: str, tmp_path: Path) -> None:
