@@ -61,6 +61,10 @@ class _PartialFailure(TransientError):
     """Some items of a batch failed transiently; only they are sent again."""
 
 
+class _SplitBatch(PermanentError):
+    """A multi-item call failed as a whole: stop retrying it and send its halves instead."""
+
+
 @dataclass(frozen=True)
 class PendingAction:
     """An outbox row detached from its session: what to send for which SKU."""
@@ -141,6 +145,8 @@ class Applier:
         row.state, row.updated_at = state.value, self.clock()
         if state is ActionState.IN_FLIGHT:
             row.attempts += 1
+        if state is ActionState.DONE:
+            row.last_error = ""
         if error:
             row.last_error = error[:500]
         session.add(row)
@@ -297,11 +303,33 @@ class Applier:
         with self._tx() as session:
             for p in chunk:
                 self._set_state(session, p, ActionState.IN_FLIGHT)
-        remaining = {p.sku: p for p in chunk}
         finished: list[tuple[PendingAction, ItemResult]] = []
+        left, error = await self._send_items(kind, chunk, finished)
+        with self._tx() as session:
+            self._batch_results(session, kind, finished, left, error)
+        self._tick(len(chunk))
+        if isinstance(error, ABORTING):
+            raise error
+
+    async def _send_items(
+        self, kind: ActionKind, items: list[PendingAction], finished: list[tuple[PendingAction, ItemResult]]
+    ) -> tuple[list[PendingAction], AdapterError | None]:
+        """Send items with retries; a batch the marketplace fails as a whole is split in halves.
+
+        Some adapters make one request per item inside a batch call, so one transient error
+        loses the whole call; halving keeps the successes and isolates the failures.
+        """
+        remaining = {p.sku: p for p in items}
 
         async def attempt() -> None:
-            results = {r.seller_sku: r for r in await self._send(kind, list(remaining.values()))}
+            try:
+                results = {r.seller_sku: r for r in await self._send(kind, list(remaining.values()))}
+            except RateLimited:
+                raise
+            except TransientError as exc:
+                if len(remaining) > 1:
+                    raise _SplitBatch(str(exc)) from exc
+                raise
             for sku in list(remaining):
                 result = results.get(sku)
                 if result is not None and result.outcome is not ItemOutcome.FAILED:
@@ -309,16 +337,17 @@ class Applier:
             if remaining:
                 raise _PartialFailure(f"{len(remaining)} of the batch failed", operation=kind.value)
 
-        error: AdapterError | None = None
         try:
             await self.calls.call(attempt, write=True)
+        except _SplitBatch:
+            rest = list(remaining.values())
+            half = len(rest) // 2
+            left_a, error_a = await self._send_items(kind, rest[:half], finished)
+            left_b, error_b = await self._send_items(kind, rest[half:], finished)
+            return left_a + left_b, error_b or error_a
         except AdapterError as exc:
-            error = exc
-        with self._tx() as session:
-            self._batch_results(session, kind, finished, list(remaining.values()), error)
-        self._tick(len(chunk))
-        if isinstance(error, ABORTING):
-            raise error
+            return list(remaining.values()), exc
+        return [], None
 
     def _batch_results(
         self,

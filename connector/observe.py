@@ -7,18 +7,20 @@ restarts the read (pages carry no resumable cursor in the adapter contract).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from adapters.base import MarketplaceAdapter
-from adapters.errors import ResponseShapeError
+from adapters.errors import AdapterError, ResponseShapeError
 from connector.retry import CallPolicy
 from schemas.listing import Listing, ListingsPage
 
-__all__ = ["MAX_PAGES", "drive_pages", "get_listings", "read_listings"]
+__all__ = ["MAX_PAGES", "drive_pages", "get_listings", "read_listings", "read_or_look_up"]
 
 MAX_PAGES = 10_000
+log = logging.getLogger("ocop_sync.observe")
 
 
 class _Paged(Protocol):
@@ -81,14 +83,46 @@ async def read_listings(
 
 
 async def get_listings(
-    calls: CallPolicy, adapter: MarketplaceAdapter, skus: Iterable[str]
+    calls: CallPolicy, adapter: MarketplaceAdapter, skus: Iterable[str], unknown: set[str] | None = None
 ) -> dict[str, Listing | None]:
-    """Look listings up one by one by seller SKU (None where the marketplace has none)."""
+    """Look listings up one by one by seller SKU (None where the marketplace has none).
+
+    With `unknown` given, a SKU whose look-up still fails after the retry budget is added to
+    it and left out of the result (the run must then leave that SKU alone) instead of raising.
+    """
     found: dict[str, Listing | None] = {}
     for sku in sorted(set(skus)):
 
         async def one(sku: str = sku) -> Listing | None:
             return await adapter.get_listing(sku)
 
-        found[sku] = await calls.call(one)
+        try:
+            found[sku] = await calls.call(one)
+        except AdapterError as exc:
+            if unknown is None or not exc.retryable:
+                raise
+            unknown.add(sku)
     return found
+
+
+async def read_or_look_up(
+    calls: CallPolicy,
+    adapter: MarketplaceAdapter,
+    skus: Iterable[str],
+    since: datetime | None = None,
+    unknown: set[str] | None = None,
+) -> tuple[dict[str, Listing | None], bool]:
+    """Read the shop's listings by scrolling; if the scroll cannot complete, look `skus` up one by one.
+
+    A scroll restarts from its first page after any failure (pages carry no resumable
+    cursor), so under a sustained fault rate a long scroll never completes while single
+    look-ups, each retried on its own, still do. Returns the listings and whether the
+    scroll completed (False: only `skus` were observed, None where the marketplace has none).
+    """
+    try:
+        return dict(await read_listings(calls, adapter, since=since)), True
+    except AdapterError as exc:
+        if not exc.retryable:
+            raise
+        log.warning("listing scroll failed (%s); looking SKUs up one by one instead", type(exc).__name__)
+    return await get_listings(calls, adapter, skus, unknown), False

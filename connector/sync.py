@@ -29,7 +29,7 @@ from connector.apply import Applier, PendingAction
 from connector.bindings import binding_view, get_or_create, load_bindings, observed_of, record_observation
 from connector.catalog_store import read_producers, read_products
 from connector.desired import desired_listings
-from connector.observe import get_listings, read_listings
+from connector.observe import get_listings, read_listings, read_or_look_up
 from connector.outbox import open_action_skus, open_drift_skus, pending_actions, persist_plan, sync_drift
 from connector.plan import BindingView, PlanPolicy, plan_shop
 from connector.ratelimit import ShopLimiter, shop_rate
@@ -77,6 +77,7 @@ class _Observation:
     full: bool
     listings_mark: datetime | None
     catalog_mark: datetime | None
+    unknown: set[str] = field(default_factory=set)  # look-ups that kept failing: left alone this run
 
 
 @dataclass
@@ -182,10 +183,10 @@ def _max_updated(listings: Collection[Listing | None], default: datetime | None)
     return max(stamps) if stamps else None
 
 
-async def _resolve_intents(run: _Run, bindings: dict[str, BindingView]) -> dict[str, Listing | None]:
+async def _resolve_intents(run: _Run, bindings: dict[str, BindingView], unknown: set[str]) -> dict[str, Listing | None]:
     """Look up every SKU whose create outcome is unknown, before anything else is planned."""
     skus = [s for s, b in bindings.items() if b.create_intent]
-    return await get_listings(run.shop.calls, run.shop.adapter, skus) if skus else {}
+    return await get_listings(run.shop.calls, run.shop.adapter, skus, unknown) if skus else {}
 
 
 async def _observe(
@@ -205,19 +206,25 @@ async def _observe(
         open_skus = open_action_skus(session, shop.settings.id) | open_drift_skus(session, shop.settings.id)
     live = {sku for sku, listing in snapshot.items() if listing.status is ListingStatus.ACTIVE}
     changed |= expired & live  # a certificate lapsed since the last run: its live listing must come down
-    fresh: dict[str, Listing | None] = dict(await _resolve_intents(run, bindings))
+    unknown: set[str] = set()
+    fresh: dict[str, Listing | None] = dict(await _resolve_intents(run, bindings, unknown))
     full = run.kind is RunKind.FULL or (skus is None and listings_mark is None)
     if full:
         run.note("observe", 0, 1)
-        listed = await read_listings(shop.calls, shop.adapter)
+        wanted = {d.seller_sku for d in desired} | set(snapshot) | set(bindings)
+        listed, complete = await read_or_look_up(shop.calls, shop.adapter, sorted(wanted - set(fresh)), None, unknown)
         fresh.update(listed)
         observed = {k: v for k, v in fresh.items() if v is not None}
         unseen = [d.seller_sku for d in desired if d.active and d.seller_sku not in observed]
-        fresh.update(await get_listings(shop.calls, shop.adapter, unseen))  # bind by seller SKU before creating
+        if complete:  # bind by seller SKU before creating (look-ups already did when the scroll failed)
+            fresh.update(await get_listings(shop.calls, shop.adapter, unseen, unknown))
         for sku in snapshot:
             fresh.setdefault(sku, None)
         observed = {k: v for k, v in fresh.items() if v is not None}
-        return _Observation(observed, fresh, None, True, _max_updated(listed.values(), listings_mark), catalog_mark)
+        mark = _max_updated(listed.values(), listings_mark)
+        everything = {d.seller_sku for d in desired} | set(observed) | set(bindings)
+        full_scope = frozenset(everything - unknown) if unknown else None
+        return _Observation(observed, fresh, full_scope, True, mark, catalog_mark, unknown)
     feed: dict[str, Listing] = {}
     if skus is None and caps.listing_since:
         feed = await read_listings(shop.calls, shop.adapter, since=listings_mark)
@@ -231,13 +238,15 @@ async def _observe(
         s for s in scope if s not in fresh and s not in feed and (s not in snapshot or not caps.listing_since)
     )
     fresh.update(feed)
-    fresh.update(await get_listings(shop.calls, shop.adapter, lookup))
+    fresh.update(await get_listings(shop.calls, shop.adapter, lookup, unknown))
+    scope -= unknown
     observed = {**known, **{k: v for k, v in fresh.items() if v is not None}}
     for sku, listing in fresh.items():
         if listing is None:
             observed.pop(sku, None)
     mark = _max_updated(feed.values(), listings_mark)
-    return _Observation(observed, fresh, frozenset(scope), False, mark, catalog_mark if skus is None else None)
+    catalog = catalog_mark if skus is None and not unknown else None  # unknown SKUs must be looked at again
+    return _Observation(observed, fresh, frozenset(scope), False, mark, catalog, unknown)
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -343,7 +352,8 @@ async def _reconcile(run: _Run, skus: Collection[str] | None) -> tuple[RunOutcom
 async def _verify(run: _Run, obs: _Observation, done: dict[str, set[ActionKind]], desired_skus: set[str]) -> Plan:
     since = _max_updated(obs.observed.values(), None) or run.started_at - timedelta(minutes=1)
     run.note("verify", 0, len(done))
-    reread_now = await reread(run.shop.calls, run.shop.adapter, done, since)
+    unknown: set[str] = set()
+    reread_now = await reread(run.shop.calls, run.shop.adapter, done, since, unknown)
     run.note("verify", len(done), len(done))
     with run.tx() as session:
         _record_fresh(session, run, reread_now, desired_skus)
@@ -355,7 +365,7 @@ async def _verify(run: _Run, obs: _Observation, done: dict[str, set[ActionKind]]
             observed[sku] = listing
     desired, bindings, _ = _read_state(run)
     final = plan_shop(run.shop.settings.id, desired, observed, bindings, _policy(run, obs, bindings))
-    silent = silent_failures(done, final.drifts)
+    silent = {(sku, kind) for sku, kind in silent_failures(done, final.drifts) if sku not in unknown}
     run.counters.silent_failures = len({sku for sku, _ in silent})
     with run.tx() as session:
         opened, closed = sync_drift(session, run.shop.settings.id, final.drifts, obs.scope, run.ctx.clock(), silent)

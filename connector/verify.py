@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from adapters.base import MarketplaceAdapter
-from connector.observe import get_listings, read_listings
+from connector.observe import get_listings, read_or_look_up
 from connector.plan import CLOSES
 from connector.retry import CallPolicy
 from schemas.listing import Listing
@@ -31,17 +31,20 @@ async def reread(
     adapter: MarketplaceAdapter,
     done: Mapping[str, set[ActionKind]],
     since: datetime,
+    unknown: set[str] | None = None,
 ) -> dict[str, Listing | None]:
     """The current listing of every SKU an acknowledged action touched (None = not found)."""
     skus = sorted(done)
     if not skus:
         return {}
     if len(skus) < FEED_MIN_SKUS or not type(adapter).capabilities.listing_since:
-        return await get_listings(calls, adapter, skus)
-    changed = await read_listings(calls, adapter, since=since - FEED_OVERLAP)
+        return await get_listings(calls, adapter, skus, unknown)
+    changed, complete = await read_or_look_up(calls, adapter, skus, since - FEED_OVERLAP, unknown)
+    if not complete:
+        return changed
     found: dict[str, Listing | None] = {sku: changed[sku] for sku in skus if sku in changed}
     created_unseen = [s for s in skus if s not in found and ActionKind.CREATE in done[s]]
-    found.update(await get_listings(calls, adapter, created_unseen))
+    found.update(await get_listings(calls, adapter, created_unseen, unknown))
     return found
 
 
