@@ -165,6 +165,9 @@ class Sandbox:
 
             when = self.clock.now() + timedelta(seconds=max(1.0, seconds))
             return format_datetime(when, usegmt=True)
+        if self.faults.spec.retry_after_s < 1:
+            # scaled-down time (chaos tests): delta-seconds with a fraction, which clients parse as a float
+            return f"{max(seconds, self.faults.spec.retry_after_s):.3f}"
         return str(max(1, round(seconds + 0.499)))
 
     def lose_response(self, seller_id: str, operation: str) -> None:
