@@ -95,7 +95,8 @@ async def test_sigkill_at_random_points_then_restart_converges(tmp_path: Path, m
             seed_synthetic(ctx.engine, BASE_SKUS + 3 * round_no)  # new products every round
             with session_scope(ctx.engine) as session:
                 for product in read_products(session, rng.sample([f"SYN-{i:06d}" for i in range(BASE_SKUS)], 4)):
-                    set_product(session, product.model_copy(update={"price_vnd": product.price_vnd + 1000}), ctx.clock())
+                    bumped = product.model_copy(update={"price_vnd": product.price_vnd + 1000})
+                    set_product(session, bumped, ctx.clock())
             k = rng.randint(1, 60 if round_no == 0 else 12)
             if kill_after(cmd, env, tmp_path, boxes, k):
                 killed += 1
