@@ -13,7 +13,8 @@ import pytest
 from adapters.base import ENTRY_POINT_GROUP, AdapterFactory, AdapterRegistry
 from adapters.sandbox import FaultSpec, Sandbox, SandboxOptions
 from connector.app import AppContext, SandboxHub, utcnow
-from connector.demo_data import seed_demo
+from connector.catalog_store import upsert_catalog
+from connector.demo_data import demo_catalog, seed_demo
 from connector.settings import DatabaseSettings, RetrySettings, Settings, ShopSettings
 from connector.store import session_scope
 
@@ -59,6 +60,7 @@ def build_ctx(tmp_path: Path) -> Iterator[BuildCtx]:
         sandbox: dict[str, Any] | None = None,
         db_url: str | None = None,
         shop_overrides: dict[str, Any] | None = None,
+        catalog_size: int | None = None,
     ) -> AppContext:
         factories = ready_factories()
         registry = AdapterRegistry(factories)
@@ -87,7 +89,13 @@ def build_ctx(tmp_path: Path) -> Iterator[BuildCtx]:
         ctx = AppContext.build(settings, registry=registry, sandbox_hub=hub)
         if seed_catalog:
             with session_scope(ctx.engine) as session:
-                seed_demo(session, TODAY, utcnow())
+                if catalog_size is None:
+                    seed_demo(session, TODAY, utcnow())
+                else:
+                    catalog = demo_catalog(TODAY)
+                    products = catalog.products[:catalog_size]
+                    ids = {p.producer_id for p in products}
+                    upsert_catalog(session, [p for p in catalog.producers if p.id in ids], products, utcnow())
         built.append(ctx)
         return ctx
 
@@ -98,7 +106,10 @@ def build_ctx(tmp_path: Path) -> Iterator[BuildCtx]:
 
 def sandboxes(ctx: AppContext) -> dict[str, Sandbox]:
     """Every marketplace's sandbox, created if no run touched it yet."""
-    return {s.marketplace: ctx.sandbox_hub.for_marketplace(s.marketplace, list(ctx.settings.shops)) for s in ctx.settings.shops}
+    return {
+        s.marketplace: ctx.sandbox_hub.for_marketplace(s.marketplace, list(ctx.settings.shops))
+        for s in ctx.settings.shops
+    }
 
 
 def write_requests(sandbox: Sandbox) -> int:

@@ -19,20 +19,49 @@ def content(title: str = "Khô cá lóc - OCOP 4 sao") -> ListingContent:
     return ListingContent(title=title, description="ngon", brand="HTX", category_key=3, unit="gói", weight_g=500)
 
 
-def desired(sku: str, *, price: int = 100_000, stock: int = 10, active: bool = True, expired: bool = False,
-            title: str = "Khô cá lóc - OCOP 4 sao") -> DesiredListing:
+def desired(
+    sku: str,
+    *,
+    price: int = 100_000,
+    stock: int = 10,
+    active: bool = True,
+    expired: bool = False,
+    title: str = "Khô cá lóc - OCOP 4 sao",
+) -> DesiredListing:
     c = content(title)
     return DesiredListing(
-        shop_id=SHOP, seller_sku=sku, producer_id="P1", content=c, price_vnd=price, stock=stock, active=active,
+        shop_id=SHOP,
+        seller_sku=sku,
+        producer_id="P1",
+        content=c,
+        price_vnd=price,
+        stock=stock,
+        active=active,
         inactive_reason="" if active else ("certificate_expired" if expired else "product_inactive"),
-        cert_expired=expired, content_hash=content_hash(c),
+        cert_expired=expired,
+        content_hash=content_hash(c),
     )
 
 
-def listing(sku: str, *, price: int = 100_000, stock: int = 10, status: ListingStatus = ListingStatus.ACTIVE,
-            qc: QcStatus = QcStatus.APPROVED, title: str = "Khô cá lóc - OCOP 4 sao", reason: str = "") -> Listing:
-    return Listing(ref=ListingRef(seller_sku=sku, external_id=f"ext-{sku}"), content=content(title), price_vnd=price,
-                   stock=stock, status=status, qc_status=qc, qc_reason=reason)
+def listing(
+    sku: str,
+    *,
+    price: int = 100_000,
+    stock: int = 10,
+    status: ListingStatus = ListingStatus.ACTIVE,
+    qc: QcStatus = QcStatus.APPROVED,
+    title: str = "Khô cá lóc - OCOP 4 sao",
+    reason: str = "",
+) -> Listing:
+    return Listing(
+        ref=ListingRef(seller_sku=sku, external_id=f"ext-{sku}"),
+        content=content(title),
+        price_vnd=price,
+        stock=stock,
+        status=status,
+        qc_status=qc,
+        qc_reason=reason,
+    )
 
 
 def bound(sku: str, **kw: object) -> BindingView:
@@ -137,7 +166,9 @@ def test_mass_deactivation_guard() -> None:
 
 
 def test_scope_limits_the_plan() -> None:
-    plan = plan_shop(SHOP, [desired("A"), desired("B")], {}, {}, PlanPolicy(scope=frozenset({"B"}), full_observation=False))
+    plan = plan_shop(
+        SHOP, [desired("A"), desired("B")], {}, {}, PlanPolicy(scope=frozenset({"B"}), full_observation=False)
+    )
     assert [a.seller_sku for a in plan.actions] == ["B"]
 
 
@@ -150,22 +181,34 @@ SKUS = [f"AG-{i:04d}" for i in range(12)]
 def worlds(draw: st.DrawFn) -> tuple[list[DesiredListing], dict[str, Listing], dict[str, BindingView]]:
     wanted = draw(st.lists(st.sampled_from(SKUS), unique=True))
     desired_list = [
-        desired(s, price=draw(st.integers(0, 3)) * 1000, stock=draw(st.integers(0, 3)), active=draw(st.booleans()),
-                expired=draw(st.booleans()), title=draw(st.sampled_from(["a", "b"])))
+        desired(
+            s,
+            price=draw(st.integers(0, 3)) * 1000,
+            stock=draw(st.integers(0, 3)),
+            active=draw(st.booleans()),
+            expired=draw(st.booleans()),
+            title=draw(st.sampled_from(["a", "b"])),
+        )
         for s in wanted
     ]
     observed: dict[str, Listing] = {}
     bindings: dict[str, BindingView] = {}
     for s in draw(st.lists(st.sampled_from(SKUS), unique=True)):
-        observed[s] = listing(s, price=draw(st.integers(0, 3)) * 1000, stock=draw(st.integers(0, 3)),
-                              status=draw(st.sampled_from([ListingStatus.ACTIVE, ListingStatus.INACTIVE])),
-                              title=draw(st.sampled_from(["a", "b"])))
+        observed[s] = listing(
+            s,
+            price=draw(st.integers(0, 3)) * 1000,
+            stock=draw(st.integers(0, 3)),
+            status=draw(st.sampled_from([ListingStatus.ACTIVE, ListingStatus.INACTIVE])),
+            title=draw(st.sampled_from(["a", "b"])),
+        )
         if s in wanted or draw(st.booleans()):
             bindings[s] = bound(s)
     return desired_list, observed, bindings
 
 
-def simulate(plan: Plan, observed: dict[str, Listing], bindings: dict[str, BindingView]) -> tuple[dict[str, Listing], dict[str, BindingView]]:
+def simulate(
+    plan: Plan, observed: dict[str, Listing], bindings: dict[str, BindingView]
+) -> tuple[dict[str, Listing], dict[str, BindingView]]:
     """A perfect marketplace carrying out the plan's actions."""
     out, binds = dict(observed), dict(bindings)
     for a in plan.actions:
@@ -173,9 +216,13 @@ def simulate(plan: Plan, observed: dict[str, Listing], bindings: dict[str, Bindi
         if a.kind is ActionKind.CREATE:
             draft = p["draft"]
             assert isinstance(draft, dict)
-            out[a.seller_sku] = Listing(ref=ListingRef(seller_sku=a.seller_sku, external_id="new"),
-                                        content=ListingContent.model_validate(draft["content"]),
-                                        price_vnd=draft["price_vnd"], stock=draft["stock"], status=ListingStatus.ACTIVE)
+            out[a.seller_sku] = Listing(
+                ref=ListingRef(seller_sku=a.seller_sku, external_id="new"),
+                content=ListingContent.model_validate(draft["content"]),
+                price_vnd=draft["price_vnd"],
+                stock=draft["stock"],
+                status=ListingStatus.ACTIVE,
+            )
             binds[a.seller_sku] = bound(a.seller_sku)
             continue
         cur = out[a.seller_sku]
@@ -192,7 +239,9 @@ def simulate(plan: Plan, observed: dict[str, Listing], bindings: dict[str, Bindi
 
 @settings(max_examples=150, deadline=None)
 @given(worlds())
-def test_applying_a_plan_then_planning_again_gives_no_action(world: tuple[list[DesiredListing], dict[str, Listing], dict[str, BindingView]]) -> None:
+def test_applying_a_plan_then_planning_again_gives_no_action(
+    world: tuple[list[DesiredListing], dict[str, Listing], dict[str, BindingView]],
+) -> None:
     wanted, observed, bindings = world
     policy = PlanPolicy(force=True)
     first = plan_shop(SHOP, wanted, observed, bindings, policy)
@@ -202,7 +251,9 @@ def test_applying_a_plan_then_planning_again_gives_no_action(world: tuple[list[D
 
 @settings(max_examples=100, deadline=None)
 @given(worlds(), st.randoms(use_true_random=False))
-def test_plan_is_deterministic_and_independent_of_input_order(world: tuple[list[DesiredListing], dict[str, Listing], dict[str, BindingView]], rnd: random.Random) -> None:
+def test_plan_is_deterministic_and_independent_of_input_order(
+    world: tuple[list[DesiredListing], dict[str, Listing], dict[str, BindingView]], rnd: random.Random
+) -> None:
     wanted, observed, bindings = world
     shuffled = list(wanted)
     rnd.shuffle(shuffled)
@@ -216,7 +267,9 @@ def test_plan_is_deterministic_and_independent_of_input_order(world: tuple[list[
 
 @settings(max_examples=150, deadline=None)
 @given(worlds())
-def test_no_action_ever_targets_an_orphan(world: tuple[list[DesiredListing], dict[str, Listing], dict[str, BindingView]]) -> None:
+def test_no_action_ever_targets_an_orphan(
+    world: tuple[list[DesiredListing], dict[str, Listing], dict[str, BindingView]],
+) -> None:
     wanted, observed, bindings = world
     plan = plan_shop(SHOP, wanted, observed, bindings, PlanPolicy(force=True))
     orphans = {d.seller_sku for d in plan.drifts if d.kind is DriftKind.ORPHAN}
