@@ -12,11 +12,13 @@ from connector.commands import (
     db_cmd,
     demo_cmd,
     report_cmd,
+    sync_cmd,
     token_cmd,
 )
 
 
 def register_all(app: typer.Typer) -> None:
     """Attach every command group to the root app."""
-    for module in (config_cmd, adapters_cmd, db_cmd, catalog_cmd, demo_cmd, report_cmd, token_cmd, daemon_cmd):
+    modules = (config_cmd, adapters_cmd, db_cmd, catalog_cmd, demo_cmd, report_cmd, token_cmd, daemon_cmd, sync_cmd)
+    for module in modules:
         module.register(app)
