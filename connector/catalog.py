@@ -18,6 +18,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -341,13 +342,19 @@ def _read_xlsx(data: bytes) -> tuple[list[RawRow], list[RowError]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # A damaged workbook fails while it is read (rows are decompressed and parsed lazily), not only
+    # when opened: corrupt deflate data, truncated XML and odd parts surface as these errors.
+    unreadable = (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError, IndexError)
+    damaged = (zlib.error, SyntaxError, NotImplementedError)  # SyntaxError covers XML ParseError
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (*unreadable, *damaged) as exc:
         raise CatalogFormatError(f"not a readable XLSX workbook: {exc}") from exc
     try:
         sheet = book["catalog"] if "catalog" in book.sheetnames else book.worksheets[0]
         values = list(sheet.iter_rows(values_only=True))
+    except (*unreadable, *damaged) as exc:
+        raise CatalogFormatError(f"not a readable XLSX workbook: {exc}") from exc
     finally:
         book.close()
     if not values:
