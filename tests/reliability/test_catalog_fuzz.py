@@ -33,6 +33,8 @@ from tests.support.world import synthetic_catalog
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 PRODUCERS, PRODUCTS = synthetic_catalog(4)
 VALID = {fmt: export_catalog(PRODUCERS, PRODUCTS, fmt) for fmt in CatalogFormat}
+
+
 def fuzz(examples: int) -> settings:
     """Hypothesis settings for one fuzz test: `examples` inputs, no deadline, derandomised for CI."""
     return settings(
@@ -42,6 +44,7 @@ def fuzz(examples: int) -> settings:
         database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
+
 
 # Column -> values each of which makes the row invalid.
 BAD_CELLS: dict[str, list[Any]] = {
@@ -110,7 +113,9 @@ bad_cell = st.sampled_from(sorted(BAD_CELLS)).flatmap(lambda c: st.tuples(st.jus
 
 @fuzz(700)
 @given(row=st.integers(0, len(PRODUCTS) - 1), cell=bad_cell)
-def test_csv_with_an_invalid_cell_is_rejected_whole(engine: Engine, tmp_path: Path, row: int, cell: tuple[str, Any]) -> None:
+def test_csv_with_an_invalid_cell_is_rejected_whole(
+    engine: Engine, tmp_path: Path, row: int, cell: tuple[str, Any]
+) -> None:
     rows = csv_rows()
     header = list(rows[0])
     column, value = cell
@@ -132,7 +137,7 @@ def test_csv_with_broken_structure_is_rejected_whole(
     rows = csv_rows()
     header = [h for h in rows[0] if h != drop] + ([extra] if extra else [])
     data = write_csv(rows, header)
-    data = data[: -truncate] if truncate % 2 else data
+    data = data[:-truncate] if truncate % 2 else data
     assert import_bytes(engine, tmp_path, data, CatalogFormat.CSV) is not None
     assert rows_in(engine) == (0, 0)
 
@@ -164,7 +169,9 @@ def test_json_with_a_wrong_value_is_rejected_or_stays_valid(
 
 @fuzz(800)
 @given(data=st.binary(max_size=2000), fmt=st.sampled_from([CatalogFormat.CSV, CatalogFormat.JSON]))
-def test_arbitrary_bytes_never_crash_and_never_write(engine: Engine, tmp_path: Path, data: bytes, fmt: CatalogFormat) -> None:
+def test_arbitrary_bytes_never_crash_and_never_write(
+    engine: Engine, tmp_path: Path, data: bytes, fmt: CatalogFormat
+) -> None:
     import_bytes(engine, tmp_path, data, fmt)
     assert rows_in(engine) == (0, 0)
 
