@@ -43,12 +43,38 @@ def seed(settings: Settings, reference: date, now: datetime) -> None:
 
 
 def run(settings: Settings, reference: date, now: datetime) -> None:
-    """The demo: create the database, seed the demo catalog if it is missing, print the catalog summary.
+    """The demo: create the database, seed the demo catalog if it is missing, print the catalog summary,
+    then sync it to the in-process sandboxes, cause drift there and show it found and fixed.
 
-    Later features extend this function into the full demo (sandboxes, daemon, API).
+    Later features extend this function into the full demo (daemon, API).
     """
     seed(settings, reference, now)
     print_summary(settings, reference)
+    _reconcile_demo(settings)
+
+
+def _reconcile_demo(settings: Settings) -> None:
+    """Full sync, simulated drift (Lazada price, Tiki sale, Voso rejection), incremental sync, printed."""
+    import asyncio
+
+    from connector.app import AppContext
+    from connector.commands.sync_cmd import summary_table
+    from connector.demo import run_demo_sync
+
+    ctx = AppContext.build(settings)
+    try:
+        result = asyncio.run(run_demo_sync(ctx))
+    finally:
+        ctx.engine.dispose()
+    console.print(summary_table(result.first))
+    for note in result.simulated:
+        console.print(f"Mô phỏng sai lệch / simulated drift: {note}")
+    console.print(summary_table(result.second))
+    for row in result.found:
+        state = "đã sửa / fixed" if row.resolved_at is not None else "còn mở / open"
+        console.print(
+            f"  {row.shop_id} {row.sku} {row.kind}: expected {row.expected!r}, saw {row.observed!r} -> {state}"
+        )
 
 
 def register(app: typer.Typer) -> None:
