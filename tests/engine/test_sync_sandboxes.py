@@ -1,4 +1,4 @@
-"""The engine against every marketplace sandbox over (in-process) HTTP: convergence, faults, sales, QC, silent failures."""
+"""The engine against every marketplace sandbox over in-process HTTP: convergence, faults, sales, QC, silent writes."""
 
 from __future__ import annotations
 
