@@ -317,6 +317,10 @@ def _start_run(
 async def _reconcile(run: _Run, skus: Collection[str] | None) -> tuple[RunOutcome, _Observation]:
     desired, bindings, snapshot = _read_state(run)
     obs = await _observe(run, desired, bindings, snapshot, skus)
+    # Every sale the listing read already reflects must lower canonical stock before desired
+    # stock is recomputed below; otherwise the plan would push pre-sale stock back (oversell).
+    late = await _pull(run.ctx, run.shop, run.fence)
+    run.counters.sales_recorded += late.recorded if late is not None else 0
     desired_skus = {d.seller_sku for d in desired}
     with run.tx() as session:  # bind what the reads found before planning against the bindings
         _record_fresh(session, run, obs.fresh, desired_skus)
@@ -450,14 +454,11 @@ async def _run_shop(
     progress: Progress | None,
     worker: str,
     sales: SalesResult | None,
-    pull: bool,
 ) -> RunSummary:
     run_id, started = _start_run(ctx, shop, kind, trigger, worker, fence)
     run = _Run(ctx, shop, run_id, kind, force, fence, progress, started)
     obs: _Observation | None = None
     try:
-        if pull:
-            sales = await _pull(ctx, shop, fence)
         run.counters.sales_recorded = sales.recorded if sales is not None else 0
         outcome, obs = await _reconcile(run, skus)
         return _finish(run, outcome, "", obs)
@@ -494,7 +495,7 @@ async def sync_shop(
     progress: Progress | None = None,
     worker: str = "",
 ) -> RunSummary:
-    """Run one shop once (pull sales, observe, plan, apply, verify) and return its recorded summary.
+    """Run one shop once (observe, pull sales, plan, apply, verify) and return its recorded summary.
 
     With `dry_run` nothing is written anywhere: the plan is computed and summarised only.
     `skus` limits the run to those SKUs. Never raises for a failure of the shop's run (it is
@@ -515,7 +516,6 @@ async def sync_shop(
             progress=progress,
             worker=worker,
             sales=None,
-            pull=True,
         )
     finally:
         await shop.http.aclose()
@@ -566,8 +566,7 @@ async def sync_shops(
                 fence=fence,
                 progress=shop_progress,
                 worker=worker,
-                sales=pulled if isinstance(pulled, SalesResult) else None,
-                pull=isinstance(pulled, BaseException),  # retry a failed pull inside the shop's own run
+                sales=pulled if isinstance(pulled, SalesResult) else None,  # a failed pull is retried in the run
             )
 
         return list(await asyncio.gather(*(one(s) for s in shops)))

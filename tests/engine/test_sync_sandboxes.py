@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlmodel import Session, col, select
+from starlette.types import Receive, Scope, Send
 
 from adapters.sandbox import FaultSpec
 from connector.app import AppContext
@@ -139,3 +140,44 @@ async def test_qc_rejection_shows_as_drift_with_its_reason(build_ctx: BuildCtx) 
             select(ActionRow).where(ActionRow.sku == "AG-0002", ActionRow.kind == "update_content")
         ).all()
         assert resent == []  # the catalog content did not change, so nothing is re-sent for review
+
+
+async def test_a_sale_between_the_order_pull_and_the_listing_read_is_not_oversold(build_ctx: BuildCtx) -> None:
+    """The marketplace sells a unit after orders were pulled but before listings are read.
+
+    The listing read then already shows the lower stock; the run must count that sale before
+    planning, or it would push the pre-sale stock back to the marketplace (overselling).
+    """
+    ctx = build_ctx()
+    await converge(ctx)
+    boxes = sandboxes(ctx)
+    selling = sorted(boxes)[-1]
+    box = boxes[selling]
+    sku = next(s for s, x in sorted(box.store.shop(seller(selling)).items()) if x.stock > 5)
+    listing = box.store.find(seller(selling), sku)
+    assert listing is not None
+    start_stock = listing.stock
+    inner = box.app
+    state = {"orders_seen": False, "sold": False}
+
+    async def sell_after_the_order_pull(scope: Scope, receive: Receive, send: Send) -> None:
+        is_orders = scope["type"] == "http" and "order" in scope["path"]
+        if scope["type"] == "http" and state["orders_seen"] and not is_orders and not state["sold"]:
+            state["sold"] = True
+            box.store.place_order(seller(selling), sku, 2, box.clock.now())
+        await inner(scope, receive, send)
+        state["orders_seen"] = state["orders_seen"] or is_orders
+
+    box.app = sell_after_the_order_pull
+    summaries = {s.shop_id: s for s in await sync_shops(ctx, kind=RunKind.FULL)}
+    box.app = inner
+    assert state["sold"]
+    assert summaries[shop_id(selling)].counters.sales_recorded == 1
+    assert summaries[shop_id(selling)].counters.writes == 0, "pre-sale stock was pushed back"
+    after = box.store.find(seller(selling), sku)
+    assert after is not None and after.stock == start_stock - 2
+    again = {s.shop_id: s for s in await sync_shops(ctx)}
+    for marketplace, sandbox in boxes.items():
+        item = sandbox.store.find(seller(marketplace), sku)
+        assert item is not None and item.stock == start_stock - 2, marketplace
+    assert again[shop_id(selling)].counters.writes == 0
