@@ -172,6 +172,7 @@ class TikiSandbox(Sandbox):
         seller_id = grant[0]
         if seller_id in self.inactive_sellers:
             return self._errors(403, "Forbidden: the seller is not active")
+        self.tick_reviews()  # reviews progress with the sandbox clock, as on the real marketplace
         decision = await self.gate(seller_id, operation, is_write=is_write)
         reply = self._fault_reply(decision.fault, decision.retry_after)
         if reply is not None:

@@ -302,7 +302,7 @@ async def test_malformed_replies_name_the_missing_field(build: Build) -> None:
 
 
 async def test_lost_reply_after_a_committed_write_is_ambiguous(build: Build) -> None:
-    rig = await build()
+    rig = await build(qc_delay_s=600)  # the request is still under review when the engine looks it up
     seed(rig.sandbox, 1)
     await rig.adapter.refresh_auth()
     rig.sandbox.faults.set_spec(FaultSpec(lost_response_rate=1.0))

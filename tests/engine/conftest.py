@@ -46,6 +46,8 @@ def shop_id(marketplace: str) -> str:
 
 BuildCtx = Callable[..., AppContext]
 
+REVIEW_DELAY_S = 60.0  # marketplaces review a create for a while; `settle_reviews` lets that time pass
+
 
 @pytest.fixture
 def build_ctx(tmp_path: Path) -> Iterator[BuildCtx]:
@@ -82,7 +84,12 @@ def build_ctx(tmp_path: Path) -> Iterator[BuildCtx]:
             shops=shops,
         )
         options = {
-            m: SandboxOptions(rate_limit_per_s=100_000, faults=faults or FaultSpec(), seed=3, **(sandbox or {}))
+            m: SandboxOptions(
+                rate_limit_per_s=100_000,
+                faults=faults or FaultSpec(),
+                seed=3,
+                **{"qc_delay_s": REVIEW_DELAY_S, **(sandbox or {})},
+            )
             for m in factories
         }
         hub = SandboxHub(registry, options=options)
@@ -118,6 +125,7 @@ def write_requests(sandbox: Sandbox) -> int:
 
 
 def settle_reviews(ctx: AppContext) -> None:
-    """Let every pending marketplace review finish (the review delay is 0 in these tests)."""
+    """Let every pending marketplace review finish: move each sandbox's clock past the review delay."""
     for sandbox in sandboxes(ctx).values():
+        sandbox.clock.advance(REVIEW_DELAY_S + 1)
         sandbox.tick_reviews()
