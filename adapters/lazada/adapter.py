@@ -317,7 +317,7 @@ class LazadaAdapter:
 
         Lazada fails the whole call when any SKU is bad, naming the bad ones in `detail`;
         we read that as "nothing was applied". Named SKUs get REJECTED (FAILED when their
-        own error is transient) and the others are resubmitted without them.
+        own error is transient) and the others FAILED, for the engine to resend.
         """
         resolved = await self._resolve([u.ref for u in batch], "set_price_stock")
         results: dict[str, ItemResult] = {}
@@ -337,34 +337,36 @@ class LazadaAdapter:
         return [results[u.ref.seller_sku] for u in batch]
 
     async def _send_price_quantity(self, rows: Sequence[PriceQuantityRow]) -> dict[str, ItemResult]:
-        """Send the rows; when Lazada fails the call naming some SKUs, resubmit the others.
+        """Send the rows in one call and give each SKU its outcome.
 
-        A failed call applies nothing, so the SKUs it did not name have no outcome yet. Each
-        resubmission leaves out at least one more SKU (those named), so there are at most
-        len(rows) calls, and usually two; nothing is ever sent again after its own failure.
+        Lazada fails the whole call when any SKU is bad and applies nothing: the SKUs it names
+        get their own error, the others are FAILED ("not applied") so that the engine's retry
+        layer resends exactly them. The adapter itself never resends.
         """
-        results: dict[str, ItemResult] = {}
-        pending = list(rows)
-        while pending:
-            if self._access_token is None:
-                await self.refresh_auth()
-            reply = await self._client.call(
-                "/product/price_quantity/update",
-                {"payload": price_quantity_payload(pending)},
-                operation="set_price_stock",
-                method="POST",
-                is_write=True,
-                access_token=self._access_token,
-                tolerate_detail=True,
+        if self._access_token is None:
+            await self.refresh_auth()
+        reply = await self._client.call(
+            "/product/price_quantity/update",
+            {"payload": price_quantity_payload(rows)},
+            operation="set_price_stock",
+            method="POST",
+            is_write=True,
+            access_token=self._access_token,
+            tolerate_detail=True,
+        )
+        if reply.failure is None:
+            return {r.seller_sku: ItemResult(seller_sku=r.seller_sku, outcome=ItemOutcome.OK) for r in rows}
+        results = per_sku_results(reply.failure, rows, operation="set_price_stock")
+        for row in rows:
+            results.setdefault(
+                row.seller_sku,
+                ItemResult(
+                    seller_sku=row.seller_sku,
+                    outcome=ItemOutcome.FAILED,
+                    code=reply.failure.code,
+                    message="not applied: Lazada refused the whole batch because of other SKUs",
+                ),
             )
-            if reply.failure is None:
-                results.update(
-                    {r.seller_sku: ItemResult(seller_sku=r.seller_sku, outcome=ItemOutcome.OK) for r in pending}
-                )
-                break
-            named = per_sku_results(reply.failure, pending, operation="set_price_stock")
-            results.update(named)
-            pending = [r for r in pending if r.seller_sku not in named]
         return results
 
     async def set_active(self, refs: Sequence[ListingRef], active: bool) -> list[ItemResult]:

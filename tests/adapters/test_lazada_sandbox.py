@@ -416,7 +416,8 @@ async def test_create_review_duplicate_and_update(build: Build) -> None:
 
 
 async def test_xml_batch_partial_failure_gives_per_sku_results(rig: Rig) -> None:
-    """A SKU below its reserved stock fails the Lazada call (501 + detail); it is REJECTED, the others applied."""
+    """A SKU below its reserved stock fails the whole Lazada call (501 + detail): that SKU is REJECTED,
+    the others FAILED as not applied and unchanged; resending only those applies them."""
     skus = rig.seed(5)
     reserved = rig.sandbox.store.find(SELLER, skus[2])
     assert reserved is not None
@@ -430,15 +431,20 @@ async def test_xml_batch_partial_failure_gives_per_sku_results(rig: Rig) -> None
         "501",
         "Quantity",
     )
+    others = [s for s in skus if s != skus[2]]
+    assert all(by_sku[s].outcome is ItemOutcome.FAILED and "not applied" in by_sku[s].message for s in others)
+    before = {s: (x.price, x.stock) for s in skus if (x := rig.sandbox.store.find(SELLER, s))}
+    assert before[skus[2]] == (40_002, 30)
+    assert all(before[s] != (60_000 + skus.index(s), 5) for s in others), "a failed call applies nothing"
+    calls = [e for e in rig.sandbox.log if e.operation == "/product/price_quantity/update"]
+    assert len(calls) == 1, "the adapter never resends by itself"
+    resent = await rig.adapter.set_price_stock([u for u in batch if u.ref.seller_sku in others])
+    assert all(r.outcome is ItemOutcome.OK for r in resent)
     for i, sku in enumerate(skus):
         stored = rig.sandbox.store.find(SELLER, sku)
         assert stored is not None
-        if sku == skus[2]:
-            assert (stored.price, stored.stock) == (40_002, 30)
-        else:
-            assert by_sku[sku].outcome is ItemOutcome.OK and (stored.price, stored.stock) == (60_000 + i, 5)
-    calls = [e for e in rig.sandbox.log if e.operation == "/product/price_quantity/update"]
-    assert len(calls) == 2, "one failed call, one resubmission without the rejected SKU"
+        expected = (40_002, 30) if sku == skus[2] else (60_000 + i, 5)
+        assert (stored.price, stored.stock) == expected
 
 
 async def test_raw_batch_shapes_negative_quantity_and_too_many_skus(rig: Rig) -> None:
