@@ -69,6 +69,9 @@ class AppContext:
         migrate: bool = True,
     ) -> AppContext:
         """Wire settings, database (migrated) and adapters; fail early on an unknown marketplace."""
+        from connector.redact import install_log_redaction
+
+        install_log_redaction()  # httpx logs request URLs, where Lazada carries tokens and signatures
         registry = registry or AdapterRegistry.from_entry_points()
         registry.require(s.marketplace for s in settings.shops)
         engine = engine or make_engine(settings.database.effective_url())
