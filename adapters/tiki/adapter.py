@@ -25,7 +25,6 @@ from adapters.tiki.mapping import (
     RequestRow,
     RequestsPage,
     SkusResponse,
-    StateResponse,
     TrackResponse,
     create_body,
     format_time,
@@ -314,31 +313,44 @@ class TikiAdapter:
 
     async def set_price_stock(self, batch: Sequence[PriceStockUpdate]) -> list[ItemResult]:
         """Set price and available stock with `updateSkus`; one result per SKU, in input order."""
+        items = [(u.ref, sku_item(u, self.warehouse_id)) for u in batch]
+        return await self._update_skus_in_chunks(items, "set_price_stock")
+
+    async def set_active(self, refs: Sequence[ListingRef], active: bool) -> list[ItemResult]:
+        """Activate or deactivate listings with `updateSkus` (`active` 1/0); one result per SKU."""
+        items = [(ref, {**product_key(ref), "active": 1 if active else 0}) for ref in refs]
+        return await self._update_skus_in_chunks(items, "set_active")
+
+    async def _update_skus_in_chunks(
+        self, items: Sequence[tuple[ListingRef, dict[str, Any]]], operation: str
+    ) -> list[ItemResult]:
         results: list[ItemResult] = []
-        for start in range(0, len(batch), self.batch_size):
-            results.extend(await self._update_skus(batch[start : start + self.batch_size]))
+        for start in range(0, len(items), self.batch_size):
+            results.extend(await self._update_skus(items[start : start + self.batch_size], operation))
         return results
 
-    async def _update_skus(self, chunk: Sequence[PriceStockUpdate]) -> list[ItemResult]:
+    async def _update_skus(
+        self, chunk: Sequence[tuple[ListingRef, dict[str, Any]]], operation: str
+    ) -> list[ItemResult]:
         body, _ = await self.client.call_model(
             SkusResponse,
             "PUT",
             "/integration/v2.1/products/updateSkus",
-            operation="set_price_stock",
+            operation=operation,
             is_write=True,
-            json={"data": [sku_item(u, self.warehouse_id) for u in chunk]},
+            json={"data": [item for _, item in chunk]},
         )
         by_key: dict[str, Any] = {}
-        for item in body.data:
-            if item.original_sku:
-                by_key[f"sku:{item.original_sku}"] = item
-            if item.product_id is not None:
-                by_key[f"id:{item.product_id}"] = item
+        for found_item in body.data:
+            if found_item.original_sku:
+                by_key[f"sku:{found_item.original_sku}"] = found_item
+            if found_item.product_id is not None:
+                by_key[f"id:{found_item.product_id}"] = found_item
         results: list[ItemResult] = []
-        for update in chunk:
-            key = product_key(update.ref)
-            found = by_key.get(f"id:{key['product_id']}" if "product_id" in key else f"sku:{update.ref.seller_sku}")
-            sku = update.ref.seller_sku
+        for ref, _ in chunk:
+            key = product_key(ref)
+            found = by_key.get(f"id:{key['product_id']}" if "product_id" in key else f"sku:{ref.seller_sku}")
+            sku = ref.seller_sku
             if found is None:
                 results.append(ItemResult(seller_sku=sku, outcome=ItemOutcome.FAILED, message="no result for item"))
             elif found.state == "approved":
@@ -350,26 +362,6 @@ class TikiAdapter:
                 results.append(
                     ItemResult(seller_sku=sku, outcome=outcome, code=found.state, message=message, field=field)
                 )
-        return results
-
-    async def set_active(self, refs: Sequence[ListingRef], active: bool) -> list[ItemResult]:
-        """Activate or deactivate listings with `updateSku` (`active` 1/0), one call per SKU."""
-        results: list[ItemResult] = []
-        for ref in refs:
-            try:
-                body, _ = await self.client.call_model(
-                    StateResponse,
-                    "PUT",
-                    f"{PRODUCTS}/updateSku",
-                    operation="set_active",
-                    is_write=True,
-                    json={**product_key(ref), "active": 1 if active else 0},
-                )
-            except (Rejected, NotFound) as exc:
-                results.append(_refused(ref.seller_sku, exc))
-                continue
-            outcome = ItemOutcome.OK if body.state == "approved" else ItemOutcome.FAILED
-            results.append(ItemResult(seller_sku=ref.seller_sku, outcome=outcome, code=body.state))
         return results
 
     # -- orders ---------------------------------------------------------------------------------

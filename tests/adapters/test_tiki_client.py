@@ -282,7 +282,7 @@ async def test_batch_over_the_limit_is_rejected_whole(build: Build) -> None:
 async def test_unknown_product_is_reported_per_item(build: Build) -> None:
     rig = await build()
     [result] = await rig.adapter.set_active([ListingRef(seller_sku="TK-NONE")], True)
-    assert result.outcome is ItemOutcome.REJECTED and result.code == "404"
+    assert result.outcome is ItemOutcome.REJECTED and result.message == "Product not found"
 
 
 async def test_malformed_replies_name_the_missing_field(build: Build) -> None:
@@ -295,7 +295,7 @@ async def test_malformed_replies_name_the_missing_field(build: Build) -> None:
     assert caught.value.field == "paging" and caught.value.request_id
     with pytest.raises(ResponseShapeError) as caught:
         await rig.adapter.set_active([ListingRef(seller_sku="TK-0000")], False)
-    assert caught.value.field == "state"
+    assert caught.value.field == "data"
     with pytest.raises(ResponseShapeError) as caught:
         await rig.adapter.create(draft("TK-NEW"))
     assert caught.value.field == "track_id"
