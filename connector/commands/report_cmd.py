@@ -159,4 +159,23 @@ def register(app: typer.Typer) -> None:
             engine.dispose()
         write_output(render_runs(report, format_, lang=language, tz=settings.scheduler.timezone), format_, output)
 
+    @group.command("deliver")
+    def deliver_cmd(lang: str | None = typer.Option(None, "--lang", help=LANG_HELP)) -> None:
+        """Gửi báo cáo cho mọi chủ thể ngay / deliver every producer's report now (what the daily job does).
+
+        Writes each report into `reports.out_dir/<date>/` and, when `reports.smtp_host` is set,
+        e-mails it to the producer's contact.
+        """
+        from connector.app import AppContext
+        from connector.delivery import deliver_producer_reports
+
+        settings = settings_or_exit()
+        language = _lang(lang, settings.reports.lang)
+        ctx = AppContext.build(settings)
+        try:
+            written = deliver_producer_reports(ctx, lang=language)
+        finally:
+            ctx.engine.dispose()
+        console.print(f"{len(written)} báo cáo / reports → {settings.reports.out_dir}")
+
     app.add_typer(group, name="report")

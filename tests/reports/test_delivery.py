@@ -97,3 +97,22 @@ def test_an_unreachable_smtp_server_does_not_stop_delivery(
 ) -> None:
     ctx = _ctx(world_engine, world_url, tmp_path / "out", smtp_host="127.0.0.1", smtp_port=_free_port())
     assert len(deliver_producer_reports(ctx)) == 62
+
+
+def test_report_deliver_command_writes_every_producer_file(
+    world_engine: Engine, world_url: str, tmp_path: Path
+) -> None:
+    """`ocop-sync report deliver` does what the daily job does, on demand."""
+    from typer.testing import CliRunner
+
+    from connector.cli import app as cli
+
+    out = tmp_path / "delivered"
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[database]\nurl = "{world_url}"\n\n[reports]\nout_dir = "{out}"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", "deliver", "--lang", "en"], env={"OCOP_SYNC_SETTINGS": str(settings)})
+    assert result.exit_code == 0, result.output
+    files = sorted(out.glob("*/*.html"))
+    assert len(files) == 62 and "62" in result.output
+    mine = next(f for f in files if f.name == f"{A}.html").read_text(encoding="utf-8")
+    assert REJECT_REASON in mine and "Rejected" in mine
