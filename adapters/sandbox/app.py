@@ -164,6 +164,8 @@ class Sandbox:
             from email.utils import format_datetime
 
             when = self.clock.now() + timedelta(seconds=max(1.0, seconds))
+            if when.microsecond:  # an HTTP-date has whole seconds: round up, never promise less than the ban
+                when = when.replace(microsecond=0) + timedelta(seconds=1)
             return format_datetime(when, usegmt=True)
         if self.faults.spec.retry_after_s < 1:
             # scaled-down time (chaos tests): delta-seconds with a fraction, which clients parse as a float
