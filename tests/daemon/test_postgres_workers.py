@@ -36,7 +36,7 @@ from connector.store import make_engine
 from connector.store.models import SyncTickRow
 
 pytestmark = pytest.mark.postgres
-LEASE_S = 3.0
+LEASE_S = 5.0  # short, so takeovers are quick; long enough that a loaded machine does not expire live leases
 SHOP_IDS = {"voso-ag", "lazada-ag", "tiki-ag"}
 
 
