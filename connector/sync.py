@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,8 +26,7 @@ from adapters.base import MarketplaceAdapter
 from adapters.errors import AdapterError, ConfigError
 from connector.app import AppContext
 from connector.apply import Applier, PendingAction
-from connector.bindings import binding_view, get_or_create, load_bindings, observed_of, record_observation
-from connector.catalog_store import read_producers, read_products
+from connector.bindings import binding_view, load_bindings, observed_of, record_observation
 from connector.desired import desired_listings
 from connector.observe import get_listings, read_listings, read_or_look_up
 from connector.outbox import open_action_skus, open_drift_skus, pending_actions, persist_plan, sync_drift
@@ -37,8 +36,9 @@ from connector.retry import CallPolicy
 from connector.sales import SalesResult, pull_sales
 from connector.settings import ShopSettings
 from connector.store import session_scope
-from connector.store.models import ActionRow, ProducerRow, ProductRow, ShopRow, SyncRunRow
+from connector.store.models import ActionRow, BindingRow, ProducerRow, ProductRow, ShopRow, SyncRunRow
 from connector.verify import reread, silent_failures
+from schemas.catalog import Producer, Product
 from schemas.listing import Listing, ListingStatus
 from schemas.sync import (
     ActionKind,
@@ -91,6 +91,8 @@ class _Run:
     progress: Progress | None
     started_at: datetime
     counters: RunCounters = field(default_factory=RunCounters)
+    catalog: _Catalog = field(default_factory=lambda: _Catalog())
+    desired: _DesiredMemo = field(default_factory=lambda: _DesiredMemo())
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -212,12 +214,11 @@ async def _observe(
     if full:
         run.note("observe", 0, 1)
         wanted = {d.seller_sku for d in desired} | set(snapshot) | set(bindings)
-        listed, complete = await read_or_look_up(shop.calls, shop.adapter, sorted(wanted - set(fresh)), None, unknown)
+        # A complete scroll saw every listing (review requests included), so it already binds by
+        # seller SKU: what it did not show is not there. Only an incomplete scroll falls back to
+        # looking the wanted SKUs up one by one; unresolved create intents were looked up above.
+        listed, _complete = await read_or_look_up(shop.calls, shop.adapter, sorted(wanted - set(fresh)), None, unknown)
         fresh.update(listed)
-        observed = {k: v for k, v in fresh.items() if v is not None}
-        unseen = [d.seller_sku for d in desired if d.active and d.seller_sku not in observed]
-        if complete:  # bind by seller SKU before creating (look-ups already did when the scroll failed)
-            fresh.update(await get_listings(shop.calls, shop.adapter, unseen, unknown))
         for sku in snapshot:
             fresh.setdefault(sku, None)
         observed = {k: v for k, v in fresh.items() if v is not None}
@@ -252,15 +253,90 @@ async def _observe(
 # -- the run ----------------------------------------------------------------------------------
 
 
-def _read_state(run: _Run) -> tuple[list[DesiredListing], dict[str, BindingView], dict[str, Listing]]:
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class _Catalog:
+    """The catalog parsed once per sync call and re-read only where a record's content hash changed.
+
+    Shared by the shops of one `sync_shops` call (one event loop, no await inside `refresh`).
+    Each entry keeps the hash read with its data, so a record changed while we read is simply
+    re-read at the next refresh.
+    """
+
+    products: dict[str, tuple[str, Product]] = field(default_factory=dict)
+    producers: dict[str, tuple[str, Producer]] = field(default_factory=dict)
+
+    def refresh(self, session: Session) -> None:
+        """Bring the parsed catalog up to date with the store."""
+        hashes = dict(session.exec(select(ProductRow.sku, ProductRow.content_hash)).all())
+        for sku in set(self.products) - set(hashes):
+            del self.products[sku]
+        stale = sorted(sku for sku, digest in hashes.items() if self.products.get(sku, ("",))[0] != digest)
+        if len(stale) == len(hashes):
+            rows: Iterable[ProductRow] = session.exec(select(ProductRow))
+        else:
+            rows = (
+                r
+                for chunk in _chunks(stale)
+                for r in session.exec(select(ProductRow).where(col(ProductRow.sku).in_(chunk)))
+            )
+        for row in rows:
+            self.products[row.sku] = (row.content_hash, Product.model_validate(row.data))
+        producers = {r.id: r for r in session.exec(select(ProducerRow))}
+        self.producers = {
+            pid: cached
+            if (cached := self.producers.get(pid)) is not None and cached[0] == r.content_hash
+            else (r.content_hash, Producer.model_validate(r.data))
+            for pid, r in producers.items()
+        }
+
+
+@dataclass
+class _DesiredMemo:
+    """One shop's desired listings, recomputed only for products (or producers) whose hash changed."""
+
+    day: date | None = None
+    keys: dict[str, tuple[str, str]] = field(default_factory=dict)  # sku -> (product hash, producer hash)
+    by_sku: dict[str, DesiredListing] = field(default_factory=dict)
+
+    def update(self, catalog: _Catalog, shop: ShopSettings, today: date) -> list[DesiredListing]:
+        """The shop's desired listings for the catalog as `catalog` holds it now, sorted by SKU."""
+        if self.day != today:
+            self.day, self.keys, self.by_sku = today, {}, {}
+        for sku in set(self.keys) - set(catalog.products):
+            del self.keys[sku]
+            self.by_sku.pop(sku, None)
+        stale: list[Product] = []
+        for sku, (digest, product) in catalog.products.items():
+            key = (digest, catalog.producers.get(product.producer_id, ("", None))[0])
+            if self.keys.get(sku) != key:
+                self.keys[sku] = key
+                self.by_sku.pop(sku, None)
+                stale.append(product)
+        if stale:
+            producers = {pid: producer for pid, (_, producer) in catalog.producers.items()}
+            for d in desired_listings(stale, producers, shop, today):
+                self.by_sku[d.seller_sku] = d
+        return [self.by_sku[sku] for sku in sorted(self.by_sku)]
+
+
+def _read_state(
+    run: _Run, *, snapshot: bool = True
+) -> tuple[list[DesiredListing], dict[str, BindingView], dict[str, Listing]]:
+    """Desired listings, binding views and (with `snapshot`) the last observed listings of the shop."""
     with Session(run.ctx.engine) as session:
-        products = read_products(session)
-        producers = read_producers(session)
+        run.catalog.refresh(session)
         rows = load_bindings(session, run.shop.settings.id)
-    desired = desired_listings(products, producers, run.shop.settings, _today(run.ctx))
+    desired = run.desired.update(run.catalog, run.shop.settings, _today(run.ctx))
     views = {sku: binding_view(r) for sku, r in rows.items()}
-    snapshot = {sku: listing for sku, r in rows.items() if (listing := observed_of(r)) is not None}
-    return desired, views, snapshot
+    observed: dict[str, Listing] = {}
+    if snapshot:
+        observed = {sku: listing for sku, r in rows.items() if (listing := observed_of(r)) is not None}
+    return desired, views, observed
 
 
 def _policy(run: _Run, obs: _Observation, bindings: dict[str, BindingView]) -> PlanPolicy:
@@ -275,16 +351,28 @@ def _policy(run: _Run, obs: _Observation, bindings: dict[str, BindingView]) -> P
     )
 
 
+def _bindings_of(session: Session, shop_id: str, skus: Collection[str]) -> dict[str, BindingRow]:
+    """The bindings of `skus` on the shop (all of the shop's when that is cheaper)."""
+    if len(skus) > 2_000:
+        return load_bindings(session, shop_id)
+    rows: dict[str, BindingRow] = {}
+    for chunk in _chunks(sorted(skus)):
+        query = select(BindingRow).where(BindingRow.shop_id == shop_id, col(BindingRow.sku).in_(chunk))
+        rows.update((r.sku, r) for r in session.exec(query))
+    return rows
+
+
 def _record_fresh(session: Session, run: _Run, fresh: dict[str, Listing | None], desired_skus: set[str]) -> None:
     now = run.ctx.clock()
     reviewed = type(run.shop.adapter).capabilities.reviewed_content_updates
-    rows = load_bindings(session, run.shop.settings.id)
+    shop_id = run.shop.settings.id
+    rows = _bindings_of(session, shop_id, fresh)  # read in this transaction: no other writer holds the shop
     for sku, listing in sorted(fresh.items()):
         row = rows.get(sku)
         if row is None:
             if listing is None or sku not in desired_skus:
                 continue  # never bind what we do not own (orphans)
-            row = get_or_create(session, run.shop.settings.id, sku)
+            row = BindingRow(shop_id=shop_id, sku=sku)
         if listing is None and row.create_intent_at is not None:
             row.create_intent_at = None  # looked up: the create never happened
         if listing is not None:
@@ -324,7 +412,7 @@ async def _reconcile(run: _Run, skus: Collection[str] | None) -> tuple[RunOutcom
     desired_skus = {d.seller_sku for d in desired}
     with run.tx() as session:  # bind what the reads found before planning against the bindings
         _record_fresh(session, run, obs.fresh, desired_skus)
-    desired, bindings, _ = _read_state(run)
+    desired, bindings, _ = _read_state(run, snapshot=False)
     plan = plan_shop(run.shop.settings.id, desired, obs.observed, bindings, _policy(run, obs, bindings))
     run.note("plan", len(plan.actions), len(plan.actions))
     with run.tx() as session:
@@ -367,7 +455,7 @@ async def _verify(run: _Run, obs: _Observation, done: dict[str, set[ActionKind]]
             observed.pop(sku, None)
         else:
             observed[sku] = listing
-    desired, bindings, _ = _read_state(run)
+    desired, bindings, _ = _read_state(run, snapshot=False)
     final = plan_shop(run.shop.settings.id, desired, observed, bindings, _policy(run, obs, bindings))
     silent = {(sku, kind) for sku, kind in silent_failures(done, final.drifts) if sku not in unknown}
     run.counters.silent_failures = len({sku for sku, _ in silent})
@@ -454,9 +542,10 @@ async def _run_shop(
     progress: Progress | None,
     worker: str,
     sales: SalesResult | None,
+    catalog: _Catalog | None = None,
 ) -> RunSummary:
     run_id, started = _start_run(ctx, shop, kind, trigger, worker, fence)
-    run = _Run(ctx, shop, run_id, kind, force, fence, progress, started)
+    run = _Run(ctx, shop, run_id, kind, force, fence, progress, started, catalog=catalog or _Catalog())
     obs: _Observation | None = None
     try:
         run.counters.sales_recorded = sales.recorded if sales is not None else 0
@@ -543,6 +632,7 @@ async def sync_shops(
     if dry_run:
         return [await _dry_run(ctx, s, kind=kind, trigger=trigger, force=force, skus=skus) for s in chosen]
     shops = [_open_shop(ctx, s, fence) for s in chosen]
+    catalog = _Catalog()  # parsed once for every shop of this call
     try:
         sales: dict[str, SalesResult | BaseException | None] = {}
         for shop in shops:
@@ -567,6 +657,7 @@ async def sync_shops(
                 progress=shop_progress,
                 worker=worker,
                 sales=pulled if isinstance(pulled, SalesResult) else None,  # a failed pull is retried in the run
+                catalog=catalog,
             )
 
         return list(await asyncio.gather(*(one(s) for s in shops)))
