@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import insert
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from adapters.base import MarketplaceAdapter
 from adapters.errors import AdapterError, ConfigError
 from connector.app import AppContext
 from connector.apply import Applier, PendingAction
-from connector.bindings import binding_view, load_bindings, observed_of, record_observation
+from connector.bindings import binding_view, load_bindings, record_observation
 from connector.desired import desired_listings
 from connector.observe import get_listings, read_listings, read_or_look_up
 from connector.outbox import open_action_skus, open_drift_skus, pending_actions, persist_plan, sync_drift
@@ -195,7 +199,7 @@ async def _observe(
     run: _Run,
     desired: Sequence[DesiredListing],
     bindings: dict[str, BindingView],
-    snapshot: dict[str, Listing],
+    snapshot: _Snapshot,
     skus: Collection[str] | None,
 ) -> _Observation:
     shop = run.shop
@@ -206,7 +210,7 @@ async def _observe(
         changed, expired, catalog_mark = _catalog_changes(session, session_shop, _today(run.ctx))
         listings_mark = session_shop.listings_watermark
         open_skus = open_action_skus(session, shop.settings.id) | open_drift_skus(session, shop.settings.id)
-    live = {sku for sku, listing in snapshot.items() if listing.status is ListingStatus.ACTIVE}
+    live = snapshot.active()
     changed |= expired & live  # a certificate lapsed since the last run: its live listing must come down
     unknown: set[str] = set()
     fresh: dict[str, Listing | None] = dict(await _resolve_intents(run, bindings, unknown))
@@ -324,18 +328,64 @@ class _DesiredMemo:
         return [self.by_sku[sku] for sku in sorted(self.by_sku)]
 
 
-def _read_state(
-    run: _Run, *, snapshot: bool = True
-) -> tuple[list[DesiredListing], dict[str, BindingView], dict[str, Listing]]:
+class _Snapshot(Mapping[str, Listing]):
+    """The shop's last observed listings by SKU, each parsed from its stored JSON only when looked at.
+
+    A full run only needs to know which SKUs were seen before, an incremental one only the
+    listings in its scope, so most of a large shop's snapshot is never parsed.
+    """
+
+    def __init__(self, raw: dict[str, Mapping[str, Any]], statuses: dict[str, str]) -> None:
+        self._raw = raw
+        self._statuses = statuses
+        self._parsed: dict[str, Listing] = {}
+
+    def __getitem__(self, sku: str) -> Listing:
+        found = self._parsed.get(sku)
+        if found is None:
+            found = self._parsed[sku] = Listing.model_validate(self._raw[sku])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def active(self) -> set[str]:
+        """SKUs last seen active (the binding's status column mirrors the stored listing)."""
+        return {sku for sku in self._raw if self._statuses.get(sku) == ListingStatus.ACTIVE.value}
+
+
+def _binding_views(session: Session, shop_id: str) -> dict[str, BindingView]:
+    """The plan's view of every binding of the shop (the stored listing JSON is not loaded)."""
+    query = (
+        select(BindingRow)
+        .where(BindingRow.shop_id == shop_id)
+        .options(defer(cast("QueryableAttribute[Any]", BindingRow.observed)))
+        .order_by(col(BindingRow.sku))
+    )
+    return {row.sku: binding_view(row) for row in session.exec(query)}
+
+
+def _snapshot(session: Session, shop_id: str) -> _Snapshot:
+    query = select(BindingRow.sku, BindingRow.status, BindingRow.observed).where(BindingRow.shop_id == shop_id)
+    raw: dict[str, Mapping[str, Any]] = {}
+    statuses: dict[str, str] = {}
+    for sku, status, observed in session.exec(query):
+        if observed:
+            raw[sku], statuses[sku] = observed, status
+    return _Snapshot(raw, statuses)
+
+
+def _read_state(run: _Run, *, snapshot: bool = True) -> tuple[list[DesiredListing], dict[str, BindingView], _Snapshot]:
     """Desired listings, binding views and (with `snapshot`) the last observed listings of the shop."""
+    shop_id = run.shop.settings.id
     with Session(run.ctx.engine) as session:
         run.catalog.refresh(session)
-        rows = load_bindings(session, run.shop.settings.id)
+        views = _binding_views(session, shop_id)
+        observed = _snapshot(session, shop_id) if snapshot else _Snapshot({}, {})
     desired = run.desired.update(run.catalog, run.shop.settings, _today(run.ctx))
-    views = {sku: binding_view(r) for sku, r in rows.items()}
-    observed: dict[str, Listing] = {}
-    if snapshot:
-        observed = {sku: listing for sku, r in rows.items() if (listing := observed_of(r)) is not None}
     return desired, views, observed
 
 
@@ -367,18 +417,32 @@ def _record_fresh(session: Session, run: _Run, fresh: dict[str, Listing | None],
     reviewed = type(run.shop.adapter).capabilities.reviewed_content_updates
     shop_id = run.shop.settings.id
     rows = _bindings_of(session, shop_id, fresh)  # read in this transaction: no other writer holds the shop
+    new_rows: list[dict[str, Any]] = []
+    defaults = {
+        name: info.get_default(call_default_factory=True)
+        for name, info in BindingRow.model_fields.items()
+        if name != "id"
+    }
     for sku, listing in sorted(fresh.items()):
         row = rows.get(sku)
         if row is None:
             if listing is None or sku not in desired_skus:
                 continue  # never bind what we do not own (orphans)
-            row = BindingRow(shop_id=shop_id, sku=sku)
+            # A first full run binds a whole shop: fill plain values through the same
+            # `record_observation` and insert them in one statement (an ORM object per row
+            # costs ~10x more here than everything else a listing needs).
+            values = SimpleNamespace(**{**defaults, "shop_id": shop_id, "sku": sku})
+            record_observation(cast(BindingRow, values), listing, now, reviewed_content=reviewed)
+            new_rows.append(vars(values))
+            continue
         if listing is None and row.create_intent_at is not None:
             row.create_intent_at = None  # looked up: the create never happened
         if listing is not None:
             row.create_intent_at = None
         record_observation(row, listing, now, reviewed_content=reviewed)
         session.add(row)
+    if new_rows:
+        session.execute(insert(BindingRow), new_rows)
 
 
 def _start_run(
