@@ -29,6 +29,13 @@ __all__ = [
 
 INACTIVE_PRODUCT = "product_inactive"
 INACTIVE_CERT_EXPIRED = "certificate_expired"
+_CONTENT_FIELDS = tuple(ListingContent.model_fields)
+_DESIRED_FIELDS = tuple(DesiredListing.model_fields)
+
+# Every value below comes from an already validated `Product`/`Producer` or from
+# `shop_price`/`shop_stock` (never negative), so the models are built with `model_construct`
+# instead of being validated again, sharing one "fields set" per call: at 100,000 SKUs this
+# halves the memory of a shop's desired listings and saves a fifth of the time (bench (d)).
 
 
 def shop_price(base_vnd: int, shop: ShopSettings) -> int:
@@ -49,6 +56,10 @@ def shop_stock(on_hand: int, shop: ShopSettings) -> int:
 
 def listing_content(product: Product, producer: Producer | None, cert_valid: bool) -> ListingContent:
     """The content we own on a listing; OCOP stars appear only while the certificate is valid."""
+    return _content(product, producer, cert_valid, set(_CONTENT_FIELDS))
+
+
+def _content(product: Product, producer: Producer | None, cert_valid: bool, fields: set[str]) -> ListingContent:
     title = product.name
     attributes: dict[str, str] = {}
     if cert_valid:
@@ -57,7 +68,8 @@ def listing_content(product: Product, producer: Producer | None, cert_valid: boo
             "ocop_stars": str(product.stars),
             "ocop_valid_until": product.certificate.expires.isoformat(),
         }
-    return ListingContent(
+    return ListingContent.model_construct(
+        fields,
         title=title,
         description=product.description,
         images=tuple(product.images),
@@ -76,11 +88,14 @@ def content_hash(content: ListingContent) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def _desired_one(product: Product, producer: Producer | None, shop: ShopSettings, today: date) -> DesiredListing:
+def _desired_one(
+    product: Product, producer: Producer | None, shop: ShopSettings, today: date, fields: tuple[set[str], set[str]]
+) -> DesiredListing:
     expired = product.certificate.state(today) is CertificateState.EXPIRED
-    content = listing_content(product, producer, cert_valid=not expired)
+    content = _content(product, producer, not expired, fields[0])
     reason = INACTIVE_PRODUCT if not product.active else INACTIVE_CERT_EXPIRED if expired else ""
-    return DesiredListing(
+    return DesiredListing.model_construct(
+        fields[1],
         shop_id=shop.id,
         seller_sku=product.sku,
         producer_id=product.producer_id,
@@ -109,4 +124,5 @@ def desired_listings(
     """
     by_id = dict(producers) if isinstance(producers, Mapping) else {p.id: p for p in producers}
     wanted = [p for p in products if p.shippable and (shop.producer_id is None or p.producer_id == shop.producer_id)]
-    return [_desired_one(p, by_id.get(p.producer_id), shop, today) for p in sorted(wanted, key=lambda p: p.sku)]
+    fields = (set(_CONTENT_FIELDS), set(_DESIRED_FIELDS))  # shared by this call's models (copies update their own)
+    return [_desired_one(p, by_id.get(p.producer_id), shop, today, fields) for p in sorted(wanted, key=lambda p: p.sku)]

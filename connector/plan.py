@@ -116,6 +116,8 @@ def action_key(action: Action) -> str:
 
 def content_differences(desired: ListingContent, observed: ListingContent) -> list[str]:
     """Names of the content fields that differ, in field order."""
+    if desired == observed:  # equal field values dump equal: skip two dumps for the common case
+        return []
     want, have = desired.model_dump(mode="json"), observed.model_dump(mode="json")
     return [name for name in want if want[name] != have.get(name)]
 
