@@ -125,7 +125,6 @@ class Applier:
     outcome: ApplyOutcome = field(default_factory=ApplyOutcome)
     _total: int = 0
     _finished: int = 0
-    _settled: list[Callable[[Session], None]] = field(default_factory=list)
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -169,9 +168,6 @@ class Applier:
             by_kind.setdefault(p.kind, []).append(p)
         for p in by_kind.get(ActionKind.CREATE, []):
             await self._create(p)
-        if self._settled:
-            with self._tx() as session:
-                self._record_settled(session)
         for p in by_kind.get(ActionKind.UPDATE_CONTENT, []):
             await self._update_content(p)
         for kind in (ActionKind.SET_PRICE_STOCK, ActionKind.DEACTIVATE, ActionKind.REACTIVATE):
@@ -180,22 +176,9 @@ class Applier:
 
     # -- creates ----------------------------------------------------------------------------
 
-    def _record_settled(self, session: Session) -> None:
-        for record in self._settled:
-            record(session)
-        self._settled.clear()
-
     async def _create(self, p: PendingAction) -> None:
-        """One create: intent committed before the call, result committed with the next intent.
-
-        The result of create N rides in the transaction that commits the intent of create
-        N+1 (or in one last transaction), always before any later call is sent: a crash in
-        between leaves N's intent, which the next run resolves by looking the SKU up, exactly
-        as a crash between the call and a separate result commit would.
-        """
         draft = ListingDraft.model_validate(p.payload["draft"])
         with self._tx() as session:
-            self._record_settled(session)
             binding = get_or_create(session, self.shop_id, p.sku)
             binding.create_intent_at = self.clock()
             session.add(binding)
@@ -207,13 +190,14 @@ class Applier:
                 self._finish(session, p, ActionState.FAILED, "aborted: authorisation or reply shape")
             raise
         except PermanentError as exc:
-            refused = exc
-            self._settled.append(lambda session: self._create_refused(session, p, refused))
+            with self._tx() as session:
+                self._create_refused(session, p, exc)
         except TransientError as exc:
-            message = str(exc)  # the intent stays: the next run looks the SKU up first
-            self._settled.append(lambda session: self._finish(session, p, ActionState.FAILED, message))
+            with self._tx() as session:  # the intent stays: the next run looks the SKU up first
+                self._finish(session, p, ActionState.FAILED, str(exc))
         else:
-            self._settled.append(lambda session: self._create_done(session, p, draft, result))
+            with self._tx() as session:
+                self._create_done(session, p, draft, result)
         self._tick()
 
     def _create_attempt(self, draft: ListingDraft) -> Callable[[], Awaitable[CreateResult]]:
