@@ -311,7 +311,7 @@ class LazadaSandbox(Sandbox):
         wanted = sku_list(params.get("sku_seller_list"))
         products = [
             p
-            for p in group_products(list(self.store.shop(seller_id).values()))
+            for p in group_products(self._candidates(seller_id, wanted, bounds.get("update_after")))
             if matches_filter(p, name)
             and product_in_bounds(p, bounds)
             and (wanted is None or any(x.seller_sku in wanted for x in p))
@@ -320,6 +320,21 @@ class LazadaSandbox(Sandbox):
         if self.faults.chance(self.faults.spec.page_drift_rate):
             self._drift(seller_id)
         return {"data": {"total_products": len(products), "products": page}}, False
+
+    def _candidates(self, seller_id: str, wanted: set[str] | None, after: datetime | None) -> list[SandboxListing]:
+        """The listings of every item that can match: named SKUs' items, or items updated since `after`.
+
+        A cheap pre-filter before grouping and sorting, so a look-up or a late page of a scroll
+        does not cost a sort of the whole shop; the full filters still apply afterwards.
+        """
+        shop = self.store.shop(seller_id).values()
+        if wanted is None and after is None:
+            return list(shop)
+        if wanted is not None:
+            items = {x.item_id for x in shop if x.seller_sku in wanted}
+        else:
+            items = {x.item_id for x in shop if after is not None and x.updated_at >= after}
+        return [x for x in shop if x.item_id in items]
 
     def _drift(self, seller_id: str) -> None:
         """Data changing under a scrolling client: a random listing is edited (its update time moves)."""

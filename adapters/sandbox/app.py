@@ -119,6 +119,7 @@ class Sandbox:
         limit = self.options.rate_limit_per_s or self.published_rate_limit_per_s
         self.limiter = SlidingWindowLimiter(limit)
         self.sellers = {s.seller_id: s for s in self.options.sellers}
+        self._under_review: dict[tuple[str, str], SandboxListing] = {}
         self.buyers_at: dict[str, datetime] = {}
         self.app: ASGIApp = ResetMiddleware(Starlette(routes=[*self.marketplace_routes(), *self.control_routes()]))
 
@@ -204,21 +205,29 @@ class Sandbox:
         """Put a listing under review; it resolves after `qc_delay_s` simulated seconds."""
         listing.qc_status = "pending"
         listing.qc_ready_at = self.clock.now() + timedelta(seconds=self.options.qc_delay_s)
+        self._under_review[(listing.seller_id, listing.seller_sku)] = listing
 
     def tick_reviews(self) -> None:
-        """Resolve every review whose delay has passed: approve, or reject with a reason."""
+        """Resolve every review whose delay has passed: approve, or reject with a reason.
+
+        Only listings put under review are visited (every request ticks, so a scan of the
+        whole store here made each request cost O(listings)).
+        """
         now = self.clock.now()
-        for shop in self.store.listings.values():
-            for listing in shop.values():
-                if listing.qc_status != "pending" or (listing.qc_ready_at and listing.qc_ready_at > now):
-                    continue
-                if listing.seller_sku in self.options.qc_reject_skus or self.rng.random() < self.options.qc_reject_rate:
-                    listing.qc_status, listing.status = "rejected", "inactive"
-                    listing.qc_reason = "Hình ảnh sản phẩm không đạt yêu cầu (image below 500x500 px)"
-                    listing.qc_field = "images"
-                else:
-                    listing.qc_status, listing.qc_reason, listing.qc_field = "approved", "", ""
-                listing.updated_at = now
+        for key, listing in list(self._under_review.items()):
+            if listing.qc_status != "pending":
+                del self._under_review[key]
+                continue
+            if listing.qc_ready_at and listing.qc_ready_at > now:
+                continue
+            del self._under_review[key]
+            if listing.seller_sku in self.options.qc_reject_skus or self.rng.random() < self.options.qc_reject_rate:
+                listing.qc_status, listing.status = "rejected", "inactive"
+                listing.qc_reason = "Hình ảnh sản phẩm không đạt yêu cầu (image below 500x500 px)"
+                listing.qc_field = "images"
+            else:
+                listing.qc_status, listing.qc_reason, listing.qc_field = "approved", "", ""
+            listing.updated_at = now
 
     def simulate_buyers(self, seller_id: str, count: int = 1) -> list[str]:
         """Place `count` random single-unit orders on a seller's active, stocked listings."""
