@@ -19,7 +19,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ocop-sync run --demo
 
-demo: run
+demo: $(STAMP)
+	$(BIN)/ocop-sync demo run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
