@@ -32,7 +32,7 @@ __all__ = [
     "sync_drift",
 ]
 
-SUPERSEDED = "superseded"  # a newer plan no longer wanted this write (kept for history)
+SUPERSEDED = ActionState.SUPERSEDED.value
 OPEN_STATES = (ActionState.PENDING.value, ActionState.IN_FLIGHT.value, ActionState.FAILED.value)
 
 

@@ -71,6 +71,7 @@ class ActionState(StrEnum):
     DONE = "done"
     FAILED = "failed"  # transient failure, will be retried by a later run
     DEAD = "dead"  # permanent failure, needs a human
+    SUPERSEDED = "superseded"  # a newer plan no longer wanted this write (kept for history)
 
 
 class Action(BaseModel):
