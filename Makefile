@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo install clean
+.PHONY: run test test-fast lint bench demo install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# the inner loop: everything but the slow and PostgreSQL suites (under 2 minutes)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not postgres" $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check connector adapters schemas tests bench
+	$(BIN)/ruff format --check connector adapters schemas tests bench
 	$(BIN)/mypy connector adapters schemas
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

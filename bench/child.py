@@ -23,9 +23,9 @@ from typing import Any
 
 import httpx
 
-from connector.app import AppContext
+from connector.context import AppContext
+from connector.engine.run import sync_shop, sync_shops
 from connector.settings import ShopSettings, load_settings
-from connector.sync import sync_shop, sync_shops
 from schemas.sync import RunKind, RunSummary
 
 __all__ = ["CountingContext", "counting_context", "main", "profile_top"]

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from connector.catalog_store import read_producers, read_products
-from connector.desired import desired_listings
-from connector.ratelimit import ShopLimiter, shop_rate
-from connector.retry import CallPolicy
+from connector.catalog.store import read_producers, read_products
+from connector.engine.desired import desired_listings
+from connector.engine.ratelimit import ShopLimiter, shop_rate
+from connector.engine.retry import CallPolicy
 from schemas.listing import ListingDraft, PriceStockUpdate
 from schemas.sync import DesiredListing
 

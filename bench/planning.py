@@ -15,11 +15,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.desired import desired_listings
-from connector.plan import BindingView, PlanPolicy, plan_shop
+from connector.engine.desired import desired_listings
+from connector.engine.plan import BindingView, PlanPolicy, plan_shop
+from connector.testing.world import shops, synthetic_catalog
 from schemas.listing import Listing, ListingRef, ListingStatus
 from schemas.sync import ActionKind, DesiredListing
-from tests.support.world import shops, synthetic_catalog
 
 __all__ = ["observed_for", "plan_mode"]
 

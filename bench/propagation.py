@@ -21,8 +21,8 @@ from typing import Any
 from sqlmodel import Session
 
 from bench.resync import ROOT, bed, run_child
-from connector.catalog_store import read_products, set_product
-from connector.desired import shop_price
+from connector.catalog.store import read_products, set_product
+from connector.engine.desired import shop_price
 from connector.store import make_engine, session_scope
 
 __all__ = ["propagation"]

@@ -32,8 +32,8 @@ from bench.common import Figure, FloorTerms, floor_calls, rate_floor_s
 from bench.market import Seeded, seed_shop
 from connector.settings import ShopSettings
 from connector.store import make_engine, upgrade
-from tests.support.loopback import credentials_env, make_sandboxes, serve, settings_toml
-from tests.support.world import desired_now, seed_synthetic, shops
+from connector.testing.loopback import credentials_env, make_sandboxes, serve, settings_toml
+from connector.testing.world import desired_now, seed_synthetic, shops
 
 __all__ = ["Bed", "bed", "collect_full", "run_child"]
 

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from connector.catalog import (
+from connector.catalog.demo_data import demo_catalog
+from connector.catalog.io import (
     HEADER,
     CatalogFormat,
     CatalogFormatError,
@@ -29,9 +30,8 @@ from connector.catalog import (
     import_file,
     load_catalog,
 )
-from connector.catalog_store import read_producers, read_products, upsert_catalog
+from connector.catalog.store import read_producers, read_products, upsert_catalog
 from connector.cli import app
-from connector.demo_data import demo_catalog
 from connector.store import make_engine, session_scope, upgrade
 from connector.store.models import ProductRow
 from schemas.catalog import Producer, Product

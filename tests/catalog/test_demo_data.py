@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connector.catalog_store import read_producers, read_products
-from connector.catalog_summary import summarise
+from connector.catalog.demo_data import demo_catalog, seed_demo
+from connector.catalog.store import read_producers, read_products
+from connector.catalog.summary import summarise
 from connector.cli import app
-from connector.demo_data import demo_catalog, seed_demo
 from connector.store import make_engine, session_scope, upgrade
 from schemas.catalog import CertificateState, ProducerType, ProductGroup, gtin_is_valid
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from connector.app import AppContext
+from connector.context import AppContext
 from connector.settings import DaemonSettings, DatabaseSettings, SchedulerSettings, Settings, ShopSettings
 from connector.store import session_scope
 from connector.store.models import ShopRow, SyncRunRow
@@ -361,8 +361,8 @@ def seed_catalog(url: str, products: int) -> list[str]:
     """Put the first `products` demo products (and their producers) in the catalog; their SKUs."""
     from datetime import UTC, date
 
-    from connector.catalog_store import upsert_catalog
-    from connector.demo_data import demo_catalog
+    from connector.catalog.demo_data import demo_catalog
+    from connector.catalog.store import upsert_catalog
     from connector.store import make_engine, upgrade
 
     catalog = demo_catalog(date(2026, 3, 1))

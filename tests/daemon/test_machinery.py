@@ -16,15 +16,15 @@ from daemon_kit import RecordingRun, runs_of, short_settings, wait_until
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from connector import leases, scheduler
-from connector.app import AppContext
-from connector.daemon import Daemon, DaemonOptions
-from connector.leases import LEADER_LEASE, DaemonAlreadyRunning, DaemonFileLock, StaleLeaseError, shop_lease
-from connector.resync import dispatch_requests, read_requests, submit_request
-from connector.status import is_stalled, read_status
-from connector.store import session_scope
+from connector.context import AppContext
+from connector.engine.tokens import SecretKeyError, TokenVault, load_tokens, save_tokens
+from connector.reports.status import is_stalled, read_status
+from connector.service import ticks as scheduler
+from connector.service.daemon import Daemon, DaemonOptions
+from connector.service.resync import dispatch_requests, read_requests, submit_request
+from connector.store import leases, session_scope
+from connector.store.leases import LEADER_LEASE, DaemonAlreadyRunning, DaemonFileLock, StaleLeaseError, shop_lease
 from connector.store.models import ActionRow, ShopRow, SyncTickRow
-from connector.tokens import SecretKeyError, TokenVault, load_tokens, save_tokens
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -152,7 +152,7 @@ def test_two_requests_for_one_shop_coalesce_into_one_run(any_db_url: str, tmp_pa
 
 
 async def test_running_daemon_picks_up_a_request_and_catalog_changes(sqlite_url: str, tmp_path: Path) -> None:
-    from connector.commands.demo_cmd import seed
+    from connector.cli.demo_cmd import seed
     from connector.store.models import ProductRow
 
     ctx = _ctx(sqlite_url, tmp_path, interval_s=3600)

@@ -31,8 +31,8 @@ from daemon_kit import (
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connector.leases import LEADER_LEASE, LeaseView, read_leases
 from connector.store import make_engine
+from connector.store.leases import LEADER_LEASE, LeaseView, read_leases
 from connector.store.models import SyncTickRow
 
 pytestmark = pytest.mark.postgres

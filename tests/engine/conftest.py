@@ -12,9 +12,10 @@ import pytest
 
 from adapters.base import ENTRY_POINT_GROUP, AdapterFactory, AdapterRegistry
 from adapters.sandbox import FaultSpec, Sandbox, SandboxOptions
-from connector.app import AppContext, SandboxHub, utcnow
-from connector.catalog_store import upsert_catalog
-from connector.demo_data import demo_catalog, seed_demo
+from connector.catalog.demo_data import demo_catalog, seed_demo
+from connector.catalog.store import upsert_catalog
+from connector.clock import utcnow
+from connector.context import AppContext, SandboxHub
 from connector.settings import DatabaseSettings, RetrySettings, Settings, ShopSettings
 from connector.store import session_scope
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.sandbox import SandboxOptions
 from connector.settings import ShopSettings
-from tests.support.loopback import credentials_env, make_sandboxes, serve, settings_toml
+from connector.testing.loopback import credentials_env, make_sandboxes, serve, settings_toml
 
 OCOP_SYNC = Path(sys.executable).with_name("ocop-sync")
 MARKETPLACES = ("lazada", "tiki", "voso")

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from connector.demo_data import EXPIRED_SKUS, demo_catalog
-from connector.desired import content_hash, desired_listings, shop_price, shop_stock
+from connector.catalog.demo_data import EXPIRED_SKUS, demo_catalog
+from connector.engine.desired import content_hash, desired_listings, shop_price, shop_stock
 from connector.settings import ShopSettings
 
 TODAY = date(2026, 6, 1)

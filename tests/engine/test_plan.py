@@ -7,8 +7,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.desired import content_hash
-from connector.plan import BindingView, PlanPolicy, plan_shop
+from connector.engine.desired import content_hash
+from connector.engine.plan import BindingView, PlanPolicy, plan_shop
 from schemas.listing import Listing, ListingContent, ListingRef, ListingStatus, QcStatus
 from schemas.sync import ActionKind, DesiredListing, DriftKind, Plan
 

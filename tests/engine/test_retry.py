@@ -8,8 +8,8 @@ import random
 import pytest
 
 from adapters.errors import AuthExpired, RateLimited, Rejected, TransientError
-from connector.ratelimit import ShopLimiter
-from connector.retry import CallPolicy, full_jitter
+from connector.engine.ratelimit import ShopLimiter
+from connector.engine.retry import CallPolicy, full_jitter
 from connector.settings import RetrySettings
 
 

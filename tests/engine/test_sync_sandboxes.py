@@ -6,9 +6,9 @@ from sqlmodel import Session, col, select
 from starlette.types import Receive, Scope, Send
 
 from adapters.sandbox import FaultSpec
-from connector.app import AppContext
+from connector.context import AppContext
+from connector.engine.run import sync_shops
 from connector.store.models import ActionRow, DriftRow, ProductRow
-from connector.sync import sync_shops
 from schemas.sync import RunKind, RunOutcome, RunSummary
 from tests.engine.conftest import BuildCtx, sandboxes, seller, settle_reviews, shop_id, write_requests
 

@@ -25,10 +25,10 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connector.catalog import CatalogError, CatalogFormat, export_catalog, import_file
+from connector.catalog.io import CatalogError, CatalogFormat, export_catalog, import_file
 from connector.store import make_engine, upgrade
 from connector.store.models import ProducerRow, ProductRow
-from tests.support.world import synthetic_catalog
+from connector.testing.world import synthetic_catalog
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 PRODUCERS, PRODUCTS = synthetic_catalog(4)

@@ -19,13 +19,13 @@ import pytest
 
 from adapters.http import parse_retry_after
 from adapters.sandbox import FaultSpec
-from connector.app import AppContext
-from connector.catalog_store import read_products, set_product
+from connector.catalog.store import read_products, set_product
+from connector.context import AppContext
+from connector.engine.run import sync_shops
 from connector.settings import RetrySettings
 from connector.store import session_scope
-from connector.sync import sync_shops
+from connector.testing.world import build_world, seed_synthetic, synthetic_sku, world_mismatches, world_sandboxes
 from schemas.sync import RunKind, RunOutcome, RunSummary
-from tests.support.world import build_world, seed_synthetic, synthetic_sku, world_mismatches, world_sandboxes
 
 # 2,000 SKUs x 3 shops, the specified size (about 3.5 minutes on 2 cores, most of it the engine's
 # and the simulators' CPU); OCOP_SYNC_CHAOS_SKUS overrides it for quicker local runs.

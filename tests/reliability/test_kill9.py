@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from adapters.sandbox import Sandbox, SandboxOptions
-from connector.app import AppContext
-from connector.catalog_store import read_products, set_product
+from connector.catalog.store import read_products, set_product
+from connector.context import AppContext
+from connector.engine.run import sync_shops
 from connector.store import session_scope
-from connector.sync import sync_shops
+from connector.testing.loopback import credentials_env, make_sandboxes, serve, settings_toml
+from connector.testing.world import desired_now, mismatches, seed_synthetic, settings_for, shops
 from schemas.sync import RunKind
 from tests.daemon.daemon_kit import env_for
-from tests.support.loopback import credentials_env, make_sandboxes, serve, settings_toml
-from tests.support.world import desired_now, mismatches, seed_synthetic, settings_for, shops
 
 KILLS = 10
 BASE_SKUS = 30

@@ -24,17 +24,17 @@ from sqlalchemy import inspect, text
 
 from adapters.base import AdapterRegistry
 from adapters.sandbox import FaultSpec, SandboxOptions, SellerAccount
-from connector.app import AppContext
-from connector.render import render_drift, render_producer, render_runs
-from connector.reports import drift_report, producer_ids, producer_report, run_history
+from connector.context import AppContext
+from connector.engine.run import sync_shops
+from connector.engine.tokens import SECRET_KEY_ENV
+from connector.reports.queries import drift_report, producer_ids, producer_report, run_history
+from connector.reports.render import render_drift, render_producer, render_runs
 from connector.settings import ShopSettings
 from connector.store import session_scope
-from connector.sync import sync_shops
-from connector.tokens import SECRET_KEY_ENV
+from connector.testing.loopback import serve, settings_toml
+from connector.testing.world import MARKETPLACES, seed_synthetic, settings_for, shops
 from schemas.sync import RunKind
 from tests.daemon.daemon_kit import env_for
-from tests.support.loopback import serve, settings_toml
-from tests.support.world import MARKETPLACES, seed_synthetic, settings_for, shops
 
 FORMATS = ("json", "csv", "md", "html")
 

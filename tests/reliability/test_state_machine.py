@@ -23,14 +23,14 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from adapters.sandbox import FaultSpec, Sandbox
-from connector.app import AppContext, SandboxHub
-from connector.catalog_store import read_products, set_product
+from connector.catalog.store import read_products, set_product
+from connector.context import AppContext, SandboxHub
+from connector.engine.run import sync_shops
 from connector.settings import RetrySettings
 from connector.store import session_scope
 from connector.store.models import ProductRow, SaleRow
-from connector.sync import sync_shops
+from connector.testing.world import MARKETPLACES, build_world, seed_synthetic, synthetic_sku, world_mismatches
 from schemas.sync import RunKind
-from tests.support.world import MARKETPLACES, build_world, seed_synthetic, synthetic_sku, world_mismatches
 
 SKUS = 10
 MARKET = st.sampled_from(MARKETPLACES)

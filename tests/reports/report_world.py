@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from connector.demo_data import seed_demo
+from connector.catalog.demo_data import seed_demo
 from connector.settings import DatabaseSettings, ReportSettings, Settings, ShopSettings
 from connector.store import session_scope
 from connector.store.models import ActionRow, BindingRow, DriftRow, ShopRow, SyncRunRow

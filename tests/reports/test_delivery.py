@@ -15,8 +15,8 @@ from report_world import NOW, REJECT_REASON, A, world_settings
 from sqlalchemy.engine import Engine
 
 from adapters.base import AdapterRegistry
-from connector.app import AppContext, SandboxHub
-from connector.delivery import deliver_producer_reports
+from connector.context import AppContext, SandboxHub
+from connector.reports.delivery import deliver_producer_reports
 
 
 class Inbox:

@@ -12,9 +12,9 @@ import pytest
 from report_world import A_EXPIRED, FORMULA, NOW, REJECT_REASON, A
 from sqlalchemy.engine import Engine
 
-from connector import reports
-from connector.i18n import CATALOGUE, LANGS, Translator, placeholders
-from connector.render import (
+from connector.reports import queries as reports
+from connector.reports.i18n import CATALOGUE, LANGS, Translator, placeholders
+from connector.reports.render import (
     PageLinks,
     csv_safe,
     dashboard_html,
@@ -31,7 +31,7 @@ from connector.settings import Settings
 from connector.store import session_scope
 from schemas.report import DriftReport, ListingState, ProducerReport, RunsReport, report_json_schemas
 
-TEMPLATES = Path(__file__).parents[2] / "connector" / "templates"
+TEMPLATES = Path(__file__).parents[2] / "connector" / "reports" / "templates"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from report_world import (
 )
 from sqlalchemy.engine import Engine
 
-from connector import reports
+from connector.reports import queries as reports
 from connector.settings import Settings
 from connector.store import session_scope
 from schemas.report import ListingState, ShopProblemKind

@@ -8,7 +8,7 @@ import pytest
 from report_world import NOW, A, build_world, world_settings
 from sqlalchemy.engine import Engine
 
-from connector import reports
+from connector.reports import queries as reports
 from connector.store import make_engine, session_scope, upgrade
 
 

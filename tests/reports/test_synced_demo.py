@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from adapters.base import AdapterRegistry
 from adapters.sandbox import SandboxOptions
-from connector import reports
-from connector.app import AppContext, SandboxHub
+from connector.catalog.demo_data import seed_demo
 from connector.cli import app as cli
-from connector.demo_data import seed_demo
+from connector.context import AppContext, SandboxHub
+from connector.engine.run import sync_shops
+from connector.reports import queries as reports
 from connector.settings import DatabaseSettings, RetrySettings, Settings, ShopSettings
 from connector.store import session_scope
-from connector.sync import sync_shops
 from schemas.report import ListingState
 from schemas.sync import RunKind
 

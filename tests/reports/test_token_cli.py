@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from connector.auth import authenticate, hash_token
 from connector.cli import app as cli
 from connector.store.models import ApiTokenRow
+from connector.web.auth import authenticate, hash_token
 
 
 def _env(tmp_path: Path, url: str) -> dict[str, str]:

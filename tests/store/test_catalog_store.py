@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from connector.catalog_store import (
+from connector.catalog.store import (
     UnknownSkuError,
     UpsertCounts,
     adjust_stock,

@@ -1,0 +1,20 @@
+"""`ocop-sync`: the command line (typer). Each command group lives in a module of this package."""
+
+from __future__ import annotations
+
+import typer
+
+from connector.cli.commands import register_all
+
+app = typer.Typer(
+    name="ocop-sync",
+    help="Đồng bộ danh mục OCOP với các sàn TMĐT / Sync the OCOP catalog with marketplaces.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+register_all(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
