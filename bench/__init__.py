@@ -1,4 +1,4 @@
-"""Benchmarks of issue #7: full resync, incremental, propagation, planning, PostgreSQL.
+"""Benchmarks: full resync, incremental, propagation, planning, PostgreSQL.
 
 Run with ``make bench`` (``python -m bench``); prints a table and writes ``bench/results.json``.
 """

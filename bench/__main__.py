@@ -1,6 +1,6 @@
 """Entry point of ``python -m bench`` (``make bench``): run every scenario, print the table, write results.
 
-Scenarios (issue #7): (a) full resync of 10,000 SKUs x 3 loopback sandboxes against the
+Scenarios: (a) full resync of 10,000 SKUs x 3 loopback sandboxes against the
 cost-model and rate-limit floors and a naive per-SKU baseline measured in the same run,
 (b) a zero-change incremental run, (c) propagation with the daemon running, (d) planning
 100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop.

@@ -1,4 +1,4 @@
-"""`ocop-sync demo`: seed the An Giang demo catalog, and run the demo (`make run`)."""
+"""`ocop-sync demo`: seed the An Giang demo catalog, and run the demo (`make demo`, `ocop-sync demo run`)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
 
     @group.command("run")
     def run_cmd(today: str | None = typer.Option(None, "--today", help=TODAY_HELP)) -> None:
-        """Chạy bản demo / run the demo (`make run`)."""
+        """Chạy bản demo / run the demo (`make demo`)."""
         from connector.clock import utcnow
 
         run(settings_or_exit(), _reference(today), utcnow())

@@ -3,7 +3,7 @@
 Exit codes: 0 converged, 1 not converged (dead actions, failures, a safety guard), 2 bad configuration.
 Shops whose base_url is "sandbox" talk to in-process simulators that live only as long as the
 command: to keep marketplace state between commands, run `ocop-sync sandbox serve` and point
-the shops' base_url at it (see README, "How a sync works").
+the shops' base_url at it (see docs/architecture.md, "How a sync works").
 """
 
 from __future__ import annotations

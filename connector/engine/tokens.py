@@ -43,7 +43,7 @@ class TokenVault:
     def __init__(self, keys: str) -> None:
         parts = [k.strip() for k in keys.split(",") if k.strip()]
         if not parts:
-            raise SecretKeyError(f"{SECRET_KEY_ENV} is not set (see README, 'The daemon')")
+            raise SecretKeyError(f"{SECRET_KEY_ENV} is not set (see docs/operations.md, 'Marketplace tokens')")
         try:
             self._fernet = MultiFernet([Fernet(k.encode()) for k in parts])
         except ValueError as exc:
