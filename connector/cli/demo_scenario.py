@@ -1,4 +1,4 @@
-"""The reconcile demo (`make demo`, `ocop-sync demo run`): sync the demo catalog to the in-process sandboxes, cause drift, fix it.
+"""The reconcile demo (`make demo`): sync the demo catalog to the in-process sandboxes, cause drift, fix it.
 
 Reusable by the daemon's demo: `run_demo_sync(ctx)` needs an `AppContext` whose shops use
 base_url "sandbox" and a seeded catalog. It runs a full sync, lets marketplace reviews
