@@ -286,7 +286,7 @@ def register(app: typer.Typer) -> None:
             from connector.cli.demo_cmd import seed
             from connector.clock import utcnow
 
-            seed(settings, datetime.now().date(), utcnow())
+            seed(settings, datetime.now().date(), utcnow(), new_sandboxes=True)
         raise typer.Exit(run_daemon_cmd(settings, demo=demo))
 
     @app.command("resync")

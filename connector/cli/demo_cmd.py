@@ -12,8 +12,9 @@ from connector.catalog.summary import summarise
 from connector.cli.catalog_cmd import print_summary, summary_line
 from connector.cli.common import console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
-from connector.settings import Settings
+from connector.settings import SANDBOX_URL, Settings
 from connector.store import session_scope
+from connector.store.sandbox_state import forget_sandbox_state
 
 TODAY_HELP = "Ngày tham chiếu cho hạn chứng nhận / reference day for certificate dates (YYYY-MM-DD; default today)"
 
@@ -27,10 +28,18 @@ def _reference(today: str | None) -> date:
         raise typer.BadParameter(f"not a date (YYYY-MM-DD): {today!r}", param_hint="--today") from exc
 
 
-def seed(settings: Settings, reference: date, now: datetime) -> None:
-    """Create the database if needed and add the missing demo producers and products."""
+def seed(settings: Settings, reference: date, now: datetime, *, new_sandboxes: bool = False) -> None:
+    """Create the database if needed and add the missing demo producers and products; with `new_sandboxes`
+    (this process starts in-process sandboxes) first forget what earlier, vanished sandboxes left in the store."""
     engine = migrated_engine(settings)
     try:
+        sandbox_shops = [shop.id for shop in settings.shops if shop.base_url == SANDBOX_URL] if new_sandboxes else []
+        forgotten = forget_sandbox_state(engine, sandbox_shops, now)
+        if forgotten:
+            console.print(
+                f"Sàn mô phỏng mới, bỏ {forgotten} liên kết cũ / new in-process sandboxes, "
+                f"{forgotten} old listing bindings forgotten"
+            )
         with session_scope(engine) as session:
             counts = seed_demo(session, reference, now)
             summary = summarise(read_producers(session), read_products(session), reference)
@@ -48,7 +57,7 @@ def run(settings: Settings, reference: date, now: datetime) -> None:
 
     Later features extend this function into the full demo (daemon, API).
     """
-    seed(settings, reference, now)
+    seed(settings, reference, now, new_sandboxes=True)
     print_summary(settings, reference)
     _reconcile_demo(settings)
 
