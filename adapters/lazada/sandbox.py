@@ -112,6 +112,7 @@ class LazadaSandbox(Sandbox):
     """The Lazada simulator: shared sandbox machinery plus Lazada's routes, auth and shapes."""
 
     marketplace = "lazada"
+    api_base_path = "/rest"  # the real gateway is https://api.lazada.vn/rest; the SDKs are configured with it
     published_rate_limit_per_s = 50  # inventory APIs, per seller (the only published per-seller figure)
     timestamp_error_code = "InvalidTimestamp"  # [I] Lazada's code for clock skew is not published
 
