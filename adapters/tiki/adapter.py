@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 
 from adapters.base import AdapterConfig, Capabilities, TokenInfo, secret
-from adapters.errors import ConfigError, NotFound, Rejected, ResponseShapeError
+from adapters.errors import ConfigError, NotFound, Rejected
 from adapters.tiki.client import TikiClient
+from adapters.tiki.details import ProductDetails, oldest_created
 from adapters.tiki.mapping import (
     DEFAULT_CATEGORY_IDS,
     SCANNED_REQUEST_STATES,
@@ -32,8 +33,8 @@ from adapters.tiki.mapping import (
     sku_item,
     update_info_body,
 )
+from adapters.tiki.replies import OrdersPage as TikiOrdersPage
 from adapters.tiki.replies import (
-    OrderRow,
     ProductRow,
     ProductsPage,
     RequestRow,
@@ -41,7 +42,6 @@ from adapters.tiki.replies import (
     SkusResponse,
     TrackResponse,
 )
-from adapters.tiki.replies import OrdersPage as TikiOrdersPage
 from schemas.listing import (
     CreateResult,
     ItemOutcome,
@@ -86,6 +86,7 @@ class TikiAdapter:
     def __init__(self, client: TikiClient, options: Mapping[str, Any] | None = None) -> None:
         options = dict(options or {})
         self.client = client
+        self.details = ProductDetails(client)
         self.page_size = int(options.get("page_size", PAGE_SIZE))
         self.batch_size = int(options.get("write_batch_size", WRITE_BATCH_SIZE))
         self.deep_paging_cap = int(options.get("deep_paging_cap", DEEP_PAGING_CAP))
@@ -193,40 +194,8 @@ class TikiAdapter:
             )
         except NotFound:
             return None
-        rows = [await self._complete(row, request_id) for row in body.data]
+        rows = [await self.details.complete(row, request_id) for row in body.data]
         return next((p for p in rows if p.original_sku == seller_sku), None)
-
-    async def _detail(self, product_id: int, operation: str) -> tuple[ProductRow, str]:
-        """`GET /integration/v2/products/{id}`: the full product, which carries what list rows may lack."""
-        return await self.client.call_model(
-            ProductRow, "GET", f"{PRODUCTS}/{product_id}", operation=operation, is_write=False
-        )
-
-    async def _complete(self, row: ProductRow, request_id: str) -> ProductRow:
-        """The row with `original_sku`, `active` and `inventory` filled from the product detail when it lacks them.
-
-        Published list samples omit each of these (v2 rows have no `original_sku`, v1 rows no
-        `active`); the detail is read only for such rows. What the detail lacks too stays
-        missing, and `listing_of` then raises ResponseShapeError naming it.
-        """
-        missing = row.missing()
-        if not missing:
-            return row
-        detail, detail_request_id = await self._detail(row.product_id, "list_products")
-        update: dict[str, Any] = {name: getattr(detail, name) for name in missing}
-        for name in ("updated_at", "created_at"):
-            if getattr(row, name) is None:
-                update[name] = getattr(detail, name)
-        completed = row.model_copy(update=update)
-        if completed.original_sku is None:
-            raise ResponseShapeError(
-                f"product {row.product_id}: neither the list row nor the product detail carries original_sku",
-                field="original_sku",
-                marketplace=self.name,
-                operation="list_products",
-                request_id=detail_request_id or request_id,
-            )
-        return completed
 
     async def _open_requests(self, since: datetime | None) -> tuple[dict[str, RequestRow], dict[str, RequestRow]]:
         """The newest open-or-rejected create and content-update request per SKU."""
@@ -259,7 +228,7 @@ class TikiAdapter:
         async for rows, cursor, request_id in self._product_pages(since):
             page: list[Listing] = []
             for found in rows:
-                row = await self._complete(found, request_id)
+                row = await self.details.complete(found, request_id)
                 listing = listing_of(row, updates.get(row.original_sku or ""), self.categories, request_id=request_id)
                 if listing.seller_sku in seen:
                     continue
@@ -294,7 +263,7 @@ class TikiAdapter:
                 return
             page += 1
             if page * self.page_size > self.deep_paging_cap:
-                oldest = _oldest_created(body.data, request_id)
+                oldest = oldest_created(body.data, request_id)
                 if oldest == created_to:
                     raise Rejected(
                         "more than the deep-paging cap of products share one created_at second",
@@ -418,7 +387,7 @@ class TikiAdapter:
             )
             lines: list[OrderLine] = []
             for order in body.data:
-                await self._resolve_order_skus(order, resolved, request_id)
+                await self.details.resolve_order_skus(order, resolved, request_id)
                 for line in order_lines(order, resolved):
                     if (line.order_id, line.line_id) not in seen:
                         seen.add((line.order_id, line.line_id))
@@ -428,53 +397,6 @@ class TikiAdapter:
             if done:
                 return
             page += 1
-
-    async def _resolve_order_skus(self, order: OrderRow, resolved: dict[int, str], request_id: str) -> None:
-        """Look up, by Tiki product id, the seller SKU of each line whose order reply does not state it.
-
-        Published v1 samples send `original_sku: ""` and v2 item `product` objects are not
-        documented to carry it; the product detail does. A line with neither a seller SKU
-        nor a product id, or whose product detail lacks `original_sku`, raises
-        ResponseShapeError: a sale must never be dropped silently.
-        """
-        for item in order.items:
-            if item.seller_sku:
-                continue
-            product_id = item.tiki_product_id
-            if product_id is None:
-                raise ResponseShapeError(
-                    f"order {order.code} line {item.id} names neither a seller SKU nor a product id",
-                    field="items.product.seller_product_code",
-                    marketplace=self.name,
-                    operation="list_orders",
-                    request_id=request_id,
-                )
-            if product_id in resolved:
-                continue
-            detail, detail_request_id = await self._detail(product_id, "list_orders")
-            if detail.original_sku is None:
-                raise ResponseShapeError(
-                    f"order {order.code}: product {product_id} has no original_sku (seller SKU)",
-                    field="original_sku",
-                    marketplace=self.name,
-                    operation="list_orders",
-                    request_id=detail_request_id or request_id,
-                )
-            resolved[product_id] = detail.original_sku
-
-
-def _oldest_created(rows: Sequence[ProductRow], request_id: str) -> str:
-    """The oldest `created_at` of a page, as the `created_to_date` of the next deep-paging window."""
-    times = [row.created_at for row in rows if row.created_at is not None]
-    if not times:
-        raise ResponseShapeError(
-            "no product on the page carries created_at; cannot open the next deep-paging window",
-            field="created_at",
-            marketplace="tiki",
-            operation="list_products",
-            request_id=request_id,
-        )
-    return format_time(min(times))
 
 
 def _field_of(errors: Sequence[str]) -> str:
