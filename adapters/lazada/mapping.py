@@ -78,7 +78,7 @@ class LzProduct(_Model):
     @property
     def updated_ms(self) -> int:
         """The product's update time in epoch milliseconds."""
-        return int(self.updated_time.timestamp() * 1000)
+        return round(self.updated_time.timestamp() * 1000)
 
 
 class LzProductsData(_Model):
