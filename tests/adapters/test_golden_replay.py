@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from adapters.base import AdapterConfig, parse_payload
 from adapters.errors import AuthExpired, RateLimited, ResponseShapeError
 from adapters.lazada import LazadaAdapter
-from adapters.lazada.mapping import CategoryMap, LzProduct, LzToken, listings_of
+from adapters.lazada.mapping import CategoryMap, LzOrder, LzProduct, LzToken, listings_of
 from schemas.listing import (
     ItemOutcome,
     ListingContent,
@@ -208,3 +208,8 @@ async def test_error_envelopes_become_typed_errors(lazada: Build, name: str, err
         await adapter.get_listing("39817:01:01")
     if isinstance(caught.value, RateLimited):
         assert caught.value.retry_after == 1.0
+
+
+def test_the_get_order_sample_reads_its_lazada_time_form() -> None:
+    order = parse_payload(LzOrder, golden(LZ, "order_get.json")["data"], marketplace=LZ, operation="t")
+    assert (order.order_id, order.created_at) == ("16090", datetime(2014, 10, 15, 10, 36, 5, tzinfo=UTC))

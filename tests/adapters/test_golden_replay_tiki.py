@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from adapters.base import AdapterConfig, parse_payload
 from adapters.errors import NotFound, RateLimited, Rejected, ResponseShapeError
 from adapters.tiki import TikiAdapter
-from adapters.tiki.replies import StateResponse
+from adapters.tiki.replies import OrderRow, ProductRow, StateResponse
 from schemas.listing import (
     ItemOutcome,
     ListingContent,
@@ -213,3 +213,18 @@ async def test_error_replies_become_typed_errors(tiki: Build, status: int, name:
         assert caught.value.retry_after == 1.0
     if isinstance(caught.value, Rejected):
         assert caught.value.field == "price"
+
+
+def test_the_truncated_v2_detail_parses_and_lacks_only_what_was_not_captured() -> None:
+    row = parse_payload(ProductRow, golden(TK, "product_detail.v2.partial.json"), marketplace=TK, operation="t")
+    assert (row.product_id, row.sku, row.price, row.active) == (12345, "8935086810576", 27000, True)
+    assert row.updated_at == datetime(2021, 2, 4, 3, 1, 1, tzinfo=UTC)
+    assert row.missing() == ("original_sku", "inventory")
+
+
+def test_the_v1_order_detail_reads_like_a_list_row() -> None:
+    order = parse_payload(OrderRow, golden(TK, "order_detail.v1.json"), marketplace=TK, operation="t")
+    assert (order.code, order.created_at) == ("929231617", datetime(2019, 10, 30, 10, 27, 17, tzinfo=UTC))
+    assert [(item.id, item.quantity, item.seller_sku, item.tiki_product_id) for item in order.items] == [
+        ("25203463", 1, "", 2050232)
+    ]
