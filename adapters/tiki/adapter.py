@@ -181,8 +181,8 @@ class TikiAdapter:
             return []
         return [r for r in body.data if r.original_sku == seller_sku]
 
-    async def _product_for(self, seller_sku: str) -> ProductRow | None:
-        """The product with this original SKU, or None."""
+    async def _product_for(self, seller_sku: str) -> tuple[ProductRow | None, str]:
+        """The product with this original SKU (or None), and the request id of the look-up."""
         try:
             body, request_id = await self.client.call_model(
                 ProductsPage,
@@ -193,9 +193,9 @@ class TikiAdapter:
                 params={"original_sku": seller_sku, "include": "inventory"},
             )
         except NotFound:
-            return None
+            return None, ""
         rows = [await self.details.complete(row, request_id) for row in body.data]
-        return next((p for p in rows if p.original_sku == seller_sku), None)
+        return next((p for p in rows if p.original_sku == seller_sku), None), request_id
 
     async def _open_requests(self, since: datetime | None) -> tuple[dict[str, RequestRow], dict[str, RequestRow]]:
         """The newest open-or-rejected create and content-update request per SKU."""
@@ -239,7 +239,7 @@ class TikiAdapter:
         for sku, create in sorted(creates.items()):
             if sku in seen or create.state == "approved":
                 continue
-            if since is not None and await self._product_for(sku) is not None:
+            if since is not None and (await self._product_for(sku))[0] is not None:
                 continue  # the product exists but was not updated in the window
             pending = listing_of_request(create, self.categories)
             if pending is not None:
@@ -275,8 +275,7 @@ class TikiAdapter:
 
     async def get_listing(self, seller_sku: str) -> Listing | None:
         """The listing for one seller SKU: the product, or the create request still in review."""
-        product = await self._product_for(seller_sku)
-        request_id = ""
+        product, request_id = await self._product_for(seller_sku)
         requests = await self._requests_for(seller_sku)
         if product is not None:
             updates = newest_requests([r for r in requests if r.kind != "create_product"])

@@ -1,8 +1,8 @@
-"""Tiki payload shapes and pure translations between them and `schemas` listings.
+"""Pure translations between Tiki payloads and `schemas` listings.
 
-Everything here is pure (no I/O, no clock): pydantic models for the response bodies we read,
-body builders for the requests we send, and the mapping of product and request rows to
-`Listing`. The sandbox imports the shared constants (time format, attribute keys,
+Everything here is pure (no I/O, no clock): body builders for the requests we send, and the
+mapping of product, request and order rows (parsed by the models in `replies.py`) to
+`Listing` and `OrderLine`. The sandbox imports the shared constants (time format, attribute keys,
 categories) so the two sides cannot disagree.
 """
 
