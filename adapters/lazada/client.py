@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from adapters.base import Model, parse_payload
 from adapters.errors import (
@@ -152,8 +152,12 @@ def details_of(envelope: LzEnvelope) -> list[LzDetail]:
         return []
     found: list[LzDetail] = []
     for entry in raw:
-        if isinstance(entry, dict):
+        if not isinstance(entry, dict):
+            continue
+        try:
             found.append(LzDetail.model_validate({k: v for k, v in entry.items() if v is not None}))
+        except ValidationError:
+            continue  # an entry we cannot read names no SKU; the call's own error still applies
     return found
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 from xml.sax.saxutils import escape
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from adapters.lenient import Int, Money, StrList, Text, Time
 from schemas.listing import (
     Listing,
     ListingContent,
@@ -44,13 +45,13 @@ class _Model(BaseModel):
 
 
 class LzSku(_Model):
-    """One SKU of a Lazada product as /products/get renders it."""
+    """One SKU of a Lazada product as /products/get and /product/item/get render it."""
 
-    sku_id: int | str = Field(alias="SkuId")
-    seller_sku: str = Field(alias="SellerSku")
-    status: str = Field(default="active", alias="Status")
-    price: float | str
-    quantity: int
+    sku_id: Text = Field(validation_alias=AliasChoices("SkuId", "sku_id"))
+    seller_sku: Text = Field(validation_alias=AliasChoices("SellerSku", "seller_sku"))
+    status: str = Field(default="active", validation_alias=AliasChoices("Status", "status"))
+    price: Money
+    quantity: Int
     package_weight: float | str | None = None
 
 
@@ -64,11 +65,11 @@ class LzRejectReason(_Model):
 class LzProduct(_Model):
     """One Lazada product (an item with its SKUs)."""
 
-    item_id: int | str
+    item_id: Text
     primary_category: int | str | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
-    images: list[str] = Field(default_factory=list)
-    updated_time: int | str
+    images: StrList = Field(default_factory=list)
+    updated_time: Time
     status: str
     sub_status: str = Field(default="", alias="subStatus")
     reject_reason: list[LzRejectReason] = Field(default_factory=list, alias="rejectReason")
@@ -77,13 +78,13 @@ class LzProduct(_Model):
     @property
     def updated_ms(self) -> int:
         """The product's update time in epoch milliseconds."""
-        return int(self.updated_time)
+        return round(self.updated_time.timestamp() * 1000)
 
 
 class LzProductsData(_Model):
     """The `data` of /products/get."""
 
-    total_products: int
+    total_products: Int
     products: list[LzProduct] | None = None
 
 
@@ -96,15 +97,15 @@ class LzProductsEnvelope(_Model):
 class LzCreatedSku(_Model):
     """One SKU a create returned."""
 
-    seller_sku: str
-    sku_id: int | str
+    seller_sku: Text
+    sku_id: Text
     shop_sku: str = ""
 
 
 class LzCreateData(_Model):
     """The `data` of /product/create."""
 
-    item_id: int | str
+    item_id: Text
     sku_list: list[LzCreatedSku]
     item_status: str = ""
 
@@ -119,8 +120,8 @@ class LzCountryUser(_Model):
     """The seller an access token belongs to, per country."""
 
     country: str = ""
-    seller_id: int | str = ""
-    user_id: int | str = ""
+    seller_id: Text = ""
+    user_id: Text = ""
     short_code: str = ""
 
 
@@ -129,8 +130,8 @@ class LzToken(_Model):
 
     access_token: str
     refresh_token: str
-    expires_in: int
-    refresh_expires_in: int = 0
+    expires_in: Int
+    refresh_expires_in: Int = 0
     account: str = ""
     country_user_info_list: list[LzCountryUser] = Field(default_factory=list)
     country_user_info: list[LzCountryUser] = Field(default_factory=list)
@@ -139,16 +140,16 @@ class LzToken(_Model):
 class LzOrder(_Model):
     """One order header from /orders/get."""
 
-    order_id: int | str
-    created_at: str
-    updated_at: str = ""
+    order_id: Text
+    created_at: Time
+    updated_at: Time | None = None
     statuses: list[str] = Field(default_factory=list)
 
 
 class LzOrdersData(_Model):
     """The `data` of /orders/get."""
 
-    count: int
+    count: Int
     orders: list[LzOrder]
 
 
@@ -161,11 +162,11 @@ class LzOrdersEnvelope(_Model):
 class LzOrderItem(_Model):
     """One order item (one unit) from /order/items/get."""
 
-    order_item_id: int | str
-    order_id: int | str
-    sku: str
+    order_item_id: Text
+    order_id: Text
+    sku: Text
     status: str
-    created_at: str = ""
+    created_at: Time | None = None
 
 
 class LzOrderItemsEnvelope(_Model):
@@ -177,11 +178,11 @@ class LzOrderItemsEnvelope(_Model):
 class LzDetail(_Model):
     """One entry of the `detail` array of a failed batch call ([I] shape not published)."""
 
-    seller_sku: str = Field(default="", alias="seller_sku")
-    sku_id: int | str | None = None
-    field_name: str = Field(default="", alias="field")
-    code: str = ""
-    message: str = ""
+    seller_sku: Text = Field(default="", validation_alias=AliasChoices("seller_sku", "SellerSku"))
+    sku_id: Text | None = Field(default=None, validation_alias=AliasChoices("sku_id", "SkuId"))
+    field_name: Text = Field(default="", alias="field")
+    code: Text = ""
+    message: Text = ""
 
 
 @dataclass(frozen=True)
@@ -214,14 +215,6 @@ class CategoryMap:
 # -- reading --------------------------------------------------------------------------------
 
 
-def vnd(value: float | str | int) -> int:
-    """A Lazada price (number or numeric string) as whole VND."""
-    try:
-        return int(Decimal(str(value)).to_integral_value(rounding=ROUND_HALF_UP))
-    except InvalidOperation:
-        return 0
-
-
 def grams(kilograms: float | str | None) -> int:
     """Lazada's `package_weight` (kg) in grams."""
     if kilograms in (None, ""):
@@ -238,11 +231,6 @@ def kilograms(weight_g: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def from_ms(value: int | str) -> datetime:
-    """Epoch milliseconds (number or string) as an aware UTC datetime."""
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-
-
 def to_ms(when: datetime) -> str:
     """An aware datetime as Lazada's epoch-milliseconds string."""
     return str(int(when.timestamp() * 1000))
@@ -251,11 +239,6 @@ def to_ms(when: datetime) -> str:
 def iso_filter(epoch_s: int) -> str:
     """An ISO-8601 date filter value (Vietnam time, second precision) for epoch seconds."""
     return datetime.fromtimestamp(epoch_s, tz=VN_TZ).isoformat()
-
-
-def parse_order_time(value: str) -> datetime:
-    """Lazada order time ("2024-01-01 10:00:00 +0700") as an aware UTC datetime."""
-    return datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S %z").astimezone(UTC)
 
 
 def format_order_time(when: datetime) -> str:
@@ -304,16 +287,14 @@ def listings_of(product: LzProduct, categories: CategoryMap) -> list[Listing]:
     qc_status, qc_reason = _qc_of(product)
     return [
         Listing(
-            ref=ListingRef(
-                seller_sku=sku.seller_sku, external_id=str(product.item_id), external_sku_id=str(sku.sku_id)
-            ),
+            ref=ListingRef(seller_sku=sku.seller_sku, external_id=product.item_id, external_sku_id=sku.sku_id),
             content=content_of(product, sku, categories),
-            price_vnd=vnd(sku.price),
+            price_vnd=sku.price,
             stock=max(0, sku.quantity),
             status=_status_of(product, sku),
             qc_status=qc_status,
             qc_reason=qc_reason,
-            updated_at=from_ms(product.updated_ms),
+            updated_at=product.updated_time,
         )
         for sku in product.skus
     ]
@@ -334,7 +315,7 @@ def order_lines(order: LzOrder, items: Sequence[LzOrderItem]) -> list[OrderLine]
     for item in items:
         cancelled = item.status.strip().lower() in CANCELLED_ITEM_STATUSES
         groups.setdefault((item.sku, cancelled), []).append(item)
-    created = parse_order_time(order.created_at)
+    created = order.created_at
     lines = [
         OrderLine(
             order_id=str(order.order_id),

@@ -112,6 +112,7 @@ class LazadaSandbox(Sandbox):
     """The Lazada simulator: shared sandbox machinery plus Lazada's routes, auth and shapes."""
 
     marketplace = "lazada"
+    api_base_path = "/rest"  # the real gateway is https://api.lazada.vn/rest; the SDKs are configured with it
     published_rate_limit_per_s = 50  # inventory APIs, per seller (the only published per-seller figure)
     timestamp_error_code = "InvalidTimestamp"  # [I] Lazada's code for clock skew is not published
 
@@ -467,11 +468,16 @@ class LazadaSandbox(Sandbox):
             targets.append((listing, sku))
         if self.skip_apply():
             self.record(seller_id, "/product/update", True, "not_applied")
-            return {}, False
+            return self._updated(targets), False
         for listing, sku in targets:
             apply_update(listing, product, sku)
             listing.updated_at = self.clock.now()
-        return {}, True
+        return self._updated(targets), True
+
+    def _updated(self, targets: list[tuple[SandboxListing, Any]]) -> dict[str, Any]:
+        """The UpdateProduct reply: `data.item_status` of the item (the sample's `variation` is left out)."""
+        live = any(x.status == "active" for x, _ in targets)
+        return {"data": {"item_status": "Active" if live else "InActive"}}
 
     async def _price_quantity(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
         if not params.get("payload"):
@@ -508,14 +514,14 @@ class LazadaSandbox(Sandbox):
             raise LzError("501", "Update product failed", kind="ISP", detail=detail)
         if self.skip_apply():
             self.record(seller_id, "/product/price_quantity/update", True, "not_applied")
-            return {}, False
+            return {"data": {}}, False
         now = self.clock.now()
         for listing, price, quantity in updates:
             listing.price = price if price is not None else listing.price
             listing.stock = quantity if quantity is not None else listing.stock
             listing.updated_at = now
             self.store.writes_applied[listing.seller_sku] += 1
-        return {}, True
+        return {"data": {}}, True
 
     async def _deactivate(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
         if not params.get("apiRequestBody"):
@@ -533,12 +539,12 @@ class LazadaSandbox(Sandbox):
             raise LzError("207", f"E207: SKU not exist: {', '.join(sorted(unknown))}")
         if self.skip_apply():
             self.record(seller_id, "/product/deactivate", True, "not_applied")
-            return {}, False
+            return {"data": {}}, False
         for listing in listings:
             if not sku_ids or listing.sku_id in sku_ids:
                 listing.status = "inactive" if listing.status != "deleted" else listing.status
                 listing.updated_at = self.clock.now()
-        return {}, True
+        return {"data": {}}, True
 
     # -- orders -----------------------------------------------------------------------------------
 

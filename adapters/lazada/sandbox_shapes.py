@@ -8,6 +8,7 @@ silently mirrored by the simulator.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -165,7 +166,7 @@ def render_product(product: Sequence[SandboxListing]) -> dict[str, Any]:
         "item_id": number(first.item_id),
         "primary_category": category_id(first.category),
         "attributes": attributes,
-        "images": list(first.images),
+        "images": json.dumps(list(first.images)),  # a JSON-encoded string, as in the published samples
         "created_time": ms(min(x.created_at for x in product)),
         "updated_time": ms(updated_of(product)),
         "status": status,
@@ -179,8 +180,13 @@ def render_product(product: Sequence[SandboxListing]) -> dict[str, Any]:
 
 
 def order_time(when: datetime) -> str:
-    """Lazada's order time format ("2024-01-01 10:00:00 +0700")."""
+    """Lazada's order-item time format ("2024-01-01 10:00:00 +0700"), as the GetOrderItems sample writes it."""
     return when.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+def iso_time(when: datetime) -> str:
+    """ISO-8601 with offset ("2024-01-01T10:00:00+07:00"), as the GetOrders sample writes order times."""
+    return when.astimezone(VN).replace(microsecond=0).isoformat()
 
 
 def render_order(lines: Sequence[SandboxOrder], prices: dict[str, int]) -> dict[str, Any]:
@@ -191,8 +197,8 @@ def render_order(lines: Sequence[SandboxOrder], prices: dict[str, int]) -> dict[
     return {
         "order_id": number(first.order_id),
         "order_number": number(first.order_id),
-        "created_at": order_time(first.created_at),
-        "updated_at": order_time(first.created_at),
+        "created_at": iso_time(first.created_at),
+        "updated_at": iso_time(first.created_at),
         "statuses": ["canceled" if cancelled else "pending"],
         "items_count": sum(x.quantity for x in lines),
         "price": f"{total}.00",

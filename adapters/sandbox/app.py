@@ -108,6 +108,8 @@ class Sandbox:
 
     marketplace: str = "sandbox"
     published_rate_limit_per_s: int = 50
+    api_base_path: str = ""
+    """Path a real client puts after the host in its base URL (Lazada's gateway is `<host>/rest`)."""
 
     def __init__(self, options: SandboxOptions | None = None, clock: SandboxClock | None = None) -> None:
         self.options = options or SandboxOptions()

@@ -16,16 +16,11 @@ import httpx
 from adapters.base import AdapterConfig, Capabilities, TokenInfo, secret
 from adapters.errors import ConfigError, NotFound, Rejected
 from adapters.tiki.client import TikiClient
+from adapters.tiki.details import ProductDetails, oldest_created
 from adapters.tiki.mapping import (
     DEFAULT_CATEGORY_IDS,
     SCANNED_REQUEST_STATES,
     UPDATE_REJECTED_STATE,
-    ProductRow,
-    ProductsPage,
-    RequestRow,
-    RequestsPage,
-    SkusResponse,
-    TrackResponse,
     create_body,
     format_time,
     guess_field,
@@ -38,7 +33,15 @@ from adapters.tiki.mapping import (
     sku_item,
     update_info_body,
 )
-from adapters.tiki.mapping import OrdersPage as TikiOrdersPage
+from adapters.tiki.replies import OrdersPage as TikiOrdersPage
+from adapters.tiki.replies import (
+    ProductRow,
+    ProductsPage,
+    RequestRow,
+    RequestsPage,
+    SkusResponse,
+    TrackResponse,
+)
 from schemas.listing import (
     CreateResult,
     ItemOutcome,
@@ -83,6 +86,7 @@ class TikiAdapter:
     def __init__(self, client: TikiClient, options: Mapping[str, Any] | None = None) -> None:
         options = dict(options or {})
         self.client = client
+        self.details = ProductDetails(client)
         self.page_size = int(options.get("page_size", PAGE_SIZE))
         self.batch_size = int(options.get("write_batch_size", WRITE_BATCH_SIZE))
         self.deep_paging_cap = int(options.get("deep_paging_cap", DEEP_PAGING_CAP))
@@ -177,10 +181,10 @@ class TikiAdapter:
             return []
         return [r for r in body.data if r.original_sku == seller_sku]
 
-    async def _product_for(self, seller_sku: str) -> ProductRow | None:
-        """The product with this original SKU, or None."""
+    async def _product_for(self, seller_sku: str) -> tuple[ProductRow | None, str]:
+        """The product with this original SKU (or None), and the request id of the look-up."""
         try:
-            body, _ = await self.client.call_model(
+            body, request_id = await self.client.call_model(
                 ProductsPage,
                 "GET",
                 f"{PRODUCTS}/findBy",
@@ -189,8 +193,9 @@ class TikiAdapter:
                 params={"original_sku": seller_sku, "include": "inventory"},
             )
         except NotFound:
-            return None
-        return next((p for p in body.data if p.original_sku == seller_sku), None)
+            return None, ""
+        rows = [await self.details.complete(row, request_id) for row in body.data]
+        return next((p for p in rows if p.original_sku == seller_sku), None), request_id
 
     async def _open_requests(self, since: datetime | None) -> tuple[dict[str, RequestRow], dict[str, RequestRow]]:
         """The newest open-or-rejected create and content-update request per SKU."""
@@ -222,8 +227,9 @@ class TikiAdapter:
         seen: set[str] = set()
         async for rows, cursor, request_id in self._product_pages(since):
             page: list[Listing] = []
-            for row in rows:
-                listing = listing_of(row, updates.get(row.original_sku or ""), self.categories)
+            for found in rows:
+                row = await self.details.complete(found, request_id)
+                listing = listing_of(row, updates.get(row.original_sku or ""), self.categories, request_id=request_id)
                 if listing.seller_sku in seen:
                     continue
                 seen.add(listing.seller_sku)
@@ -233,7 +239,7 @@ class TikiAdapter:
         for sku, create in sorted(creates.items()):
             if sku in seen or create.state == "approved":
                 continue
-            if since is not None and await self._product_for(sku) is not None:
+            if since is not None and (await self._product_for(sku))[0] is not None:
                 continue  # the product exists but was not updated in the window
             pending = listing_of_request(create, self.categories)
             if pending is not None:
@@ -257,7 +263,7 @@ class TikiAdapter:
                 return
             page += 1
             if page * self.page_size > self.deep_paging_cap:
-                oldest = min(row.created_at for row in body.data)
+                oldest = oldest_created(body.data, request_id)
                 if oldest == created_to:
                     raise Rejected(
                         "more than the deep-paging cap of products share one created_at second",
@@ -269,14 +275,14 @@ class TikiAdapter:
 
     async def get_listing(self, seller_sku: str) -> Listing | None:
         """The listing for one seller SKU: the product, or the create request still in review."""
-        product = await self._product_for(seller_sku)
+        product, request_id = await self._product_for(seller_sku)
         requests = await self._requests_for(seller_sku)
         if product is not None:
             updates = newest_requests([r for r in requests if r.kind != "create_product"])
             update = updates.get(seller_sku)
             if update is not None and qc_of(update) is QcStatus.APPROVED:
                 update = None
-            return listing_of(product, update, self.categories)
+            return listing_of(product, update, self.categories, request_id=request_id)
         creates = [r for r in requests if r.kind == "create_product" and r.state != "deleted"]
         newest = newest_requests(creates).get(seller_sku)
         return listing_of_request(newest, self.categories) if newest is not None else None
@@ -369,17 +375,19 @@ class TikiAdapter:
     async def list_orders(self, since: datetime | None = None) -> AsyncIterator[LinesPage]:
         """Yield order lines created since `since`, de-duplicated across shifting pages."""
         seen: set[tuple[str, str]] = set()
+        resolved: dict[int, str] = {}
         page = 1
         while True:
             params: dict[str, str | int] = {"page": page, "limit": self.page_size}
             if since is not None:
                 params["created_from_date"] = format_time(since)
-            body, _ = await self.client.call_model(
+            body, request_id = await self.client.call_model(
                 TikiOrdersPage, "GET", "/integration/v2/orders", operation="list_orders", is_write=False, params=params
             )
             lines: list[OrderLine] = []
             for order in body.data:
-                for line in order_lines(order):
+                await self.details.resolve_order_skus(order, resolved, request_id)
+                for line in order_lines(order, resolved):
                     if (line.order_id, line.line_id) not in seen:
                         seen.add((line.order_id, line.line_id))
                         lines.append(line)

@@ -39,7 +39,8 @@ from adapters.errors import (
     TransientError,
 )
 from adapters.http import parse_retry_after, send
-from adapters.tiki.mapping import ErrorBody, TokenResponse, error_messages, guess_field
+from adapters.tiki.mapping import error_messages, guess_field
+from adapters.tiki.replies import ErrorBody, TokenResponse
 
 MARKETPLACE = "tiki"
 TOKEN_PATH = "/sc/oauth2/token"

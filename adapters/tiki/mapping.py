@@ -1,8 +1,8 @@
-"""Tiki payload shapes and pure translations between them and `schemas` listings.
+"""Pure translations between Tiki payloads and `schemas` listings.
 
-Everything here is pure (no I/O, no clock): pydantic models for the response bodies we read,
-body builders for the requests we send, and the mapping of product and request rows to
-`Listing`. The sandbox imports the shared constants (time format, attribute keys,
+Everything here is pure (no I/O, no clock): body builders for the requests we send, and the
+mapping of product, request and order rows (parsed by the models in `replies.py`) to
+`Listing` and `OrderLine`. The sandbox imports the shared constants (time format, attribute keys,
 categories) so the two sides cannot disagree.
 """
 
@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from adapters.errors import ResponseShapeError
+from adapters.lenient import to_time
+from adapters.tiki.replies import ErrorBody, OrderRow, ProductRow, RequestProductInfo, RequestRow
 from schemas.listing import (
     Listing,
     ListingContent,
@@ -69,179 +70,6 @@ def format_time(when: datetime) -> str:
 def parse_time(text: str) -> datetime:
     """A Tiki `yyyy-MM-dd HH:mm:ss` string (Vietnam time) as an aware UTC datetime."""
     return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=TIKI_TZ).astimezone(UTC)
-
-
-# -- response bodies ---------------------------------------------------------------------------
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class TokenResponse(_Body):
-    """`POST /sc/oauth2/token` success body."""
-
-    access_token: str
-    expires_in: int
-    token_type: str = "bearer"
-    scope: str = ""
-
-
-class Paging(_Body):
-    """Tiki's paging block on list endpoints."""
-
-    total: int
-    current_page: int
-    from_: int | None = Field(default=None, alias="from")
-    to: int | None = None
-    per_page: int
-    last_page: int
-
-
-class WarehouseQuantity(_Body):
-    """Stock in one seller warehouse."""
-
-    warehouse_id: int | str | None = None
-    qty_available: int = 0
-
-
-class Inventory(_Body):
-    """The `inventory` block returned with `include=inventory`."""
-
-    inventory_type: str = ""
-    quantity_available: int
-    quantity_sellable: int = 0
-    quantity_reserved: int = 0
-    warehouse_quantities: list[WarehouseQuantity] = Field(default_factory=list)
-
-
-class ProductImage(_Body):
-    """One product image."""
-
-    url: str
-    position: int = 0
-
-
-class ProductCategory(_Body):
-    """One category a product sits in."""
-
-    id: int
-    is_primary: bool = False
-
-
-class ProductRow(_Body):
-    """One product as `GET /integration/v2/products` returns it."""
-
-    product_id: int
-    sku: str
-    original_sku: str | None = None
-    name: str
-    price: int
-    market_price: int | None = None
-    active: int | str
-    created_at: str
-    updated_at: str
-    description: str = ""
-    images: list[ProductImage] = Field(default_factory=list)
-    categories: list[ProductCategory] = Field(default_factory=list)
-    attributes: dict[str, Any] = Field(default_factory=dict)
-    inventory: Inventory | None = None
-
-
-class ProductsPage(_Body):
-    """A page of products with the paging block."""
-
-    data: list[ProductRow]
-    paging: Paging
-
-
-class RequestReason(_Body):
-    """One rejection reason; Tiki's shape is not documented, so strings are accepted too [I]."""
-
-    field: str = ""
-    message: str = ""
-
-
-class RequestRow(_Body):
-    """One product request (create or content update) as the requests endpoints return it."""
-
-    request_id: str
-    track_id: str | None = None
-    state: str
-    kind: str = "create_product"
-    original_sku: str | None = None
-    product_id: int | None = None
-    created_at: str
-    updated_at: str | None = None
-    reasons: list[RequestReason | str] | None = None
-    product_info: dict[str, Any] | None = None
-
-
-class RequestsPage(_Body):
-    """A page of product requests."""
-
-    data: list[RequestRow]
-    paging: Paging
-
-
-class TrackResponse(_Body):
-    """The reply to a create or updateProductInfo request."""
-
-    track_id: str
-    state: str
-
-
-class StateResponse(_Body):
-    """The reply to `updateSku`."""
-
-    state: str
-
-
-class SkuResult(_Body):
-    """One item of the (assumed) per-item result of `updateSkus` [I]."""
-
-    original_sku: str | None = None
-    product_id: int | None = None
-    state: str
-    errors: list[str] = Field(default_factory=list)
-
-
-class SkusResponse(_Body):
-    """The reply to `updateSkus`: one result per item sent [I]."""
-
-    data: list[SkuResult]
-
-
-class OrderItem(_Body):
-    """One line of a Tiki order."""
-
-    id: int | str
-    product_id: int | None = None
-    sku: str = ""
-    original_sku: str | None = None
-    qty: int
-
-
-class OrderRow(_Body):
-    """One order as `GET /integration/v2/orders` returns it."""
-
-    order_code: str
-    status: str
-    created_at: str
-    items: list[OrderItem]
-
-
-class OrdersPage(_Body):
-    """A page of orders."""
-
-    data: list[OrderRow]
-    paging: Paging
-
-
-class ErrorBody(_Body):
-    """Tiki's common error body: `{"errors": [...]}`."""
-
-    errors: list[str | dict[str, Any]]
 
 
 # -- categories and content -------------------------------------------------------------------
@@ -325,7 +153,8 @@ def sku_item(update: PriceStockUpdate, warehouse_id: int | None) -> dict[str, An
 
 def content_of(row: ProductRow, table: Mapping[int, int] = DEFAULT_CATEGORY_IDS) -> ListingContent:
     """Our content model rebuilt from a product row (the inverse of `content_body`)."""
-    attrs = {str(k): str(v) for k, v in row.attributes.items() if v is not None}
+    attrs = {str(k): text for k, v in row.attributes.items() if (text := _attr_text(v)) is not None}
+    attrs.pop("description", None)
     weight = attrs.pop(ATTR_WEIGHT, "0")
     primary = next((c.id for c in row.categories if c.is_primary), row.categories[0].id if row.categories else 0)
     return ListingContent(
@@ -339,6 +168,15 @@ def content_of(row: ProductRow, table: Mapping[int, int] = DEFAULT_CATEGORY_IDS)
         barcode=attrs.pop(ATTR_BARCODE, None),
         attributes=attrs,
     )
+
+
+def _attr_text(value: Any) -> str | None:
+    """An attribute value as text: scalars as they are, `{id, value}` objects by their value."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)
 
 
 # -- rows to listings -------------------------------------------------------------------------
@@ -362,31 +200,51 @@ def qc_of(row: RequestRow) -> QcStatus:
     return QcStatus.PENDING
 
 
+def _shape_error(message: str, field: str, request_id: str) -> ResponseShapeError:
+    return ResponseShapeError(
+        message, field=field, marketplace="tiki", operation="list_products", request_id=request_id
+    )
+
+
 def listing_of(
-    row: ProductRow, request: RequestRow | None = None, table: Mapping[int, int] = DEFAULT_CATEGORY_IDS
+    row: ProductRow,
+    request: RequestRow | None = None,
+    table: Mapping[int, int] = DEFAULT_CATEGORY_IDS,
+    *,
+    request_id: str = "",
 ) -> Listing:
-    """One product as a `Listing`; an open or rejected content-update request sets its QC fields."""
-    stock = row.inventory.quantity_available if row.inventory is not None else 0
+    """One complete product as a `Listing`; an open or rejected content-update request sets its QC fields.
+
+    Raises ResponseShapeError naming the field when the row lacks our seller SKU
+    (`original_sku`), its status (`active`) or its stock (`inventory`): Tiki's own `sku` is
+    never taken for ours.
+    """
+    if not row.original_sku:
+        raise _shape_error(f"product {row.product_id} has no original_sku (seller SKU)", "original_sku", request_id)
+    if row.inventory is None:
+        raise _shape_error(f"product {row.product_id} has no inventory block", "inventory", request_id)
+    if row.active is None:
+        raise _shape_error(f"product {row.product_id} has no active flag", "active", request_id)
     qc, reason, field = QcStatus.APPROVED, "", ""
-    request_id = None
+    pending_id = None
     if request is not None and request.kind != "create_product":
         qc, (reason, field) = qc_of(request), reason_of(request)
-        request_id = request.track_id or request.request_id
+        pending_id = request.track_id or request.request_id
     return Listing(
         ref=ListingRef(
-            seller_sku=row.original_sku or row.sku,
+            seller_sku=row.original_sku,
             external_id=str(row.product_id),
             external_sku_id=row.sku,
-            request_id=request_id,
+            request_id=pending_id,
         ),
         content=content_of(row, table),
         price_vnd=row.price,
-        stock=stock,
-        status=ListingStatus.ACTIVE if str(row.active) == "1" else ListingStatus.INACTIVE,
+        stock=row.inventory.quantity_available,
+        status=ListingStatus.ACTIVE if row.active else ListingStatus.INACTIVE,
         qc_status=qc,
         qc_reason=reason,
         qc_field=field,
-        updated_at=parse_time(row.updated_at),
+        updated_at=row.updated_at or row.created_at,
     )
 
 
@@ -394,34 +252,48 @@ def listing_of_request(row: RequestRow, table: Mapping[int, int] = DEFAULT_CATEG
     """A create request that has no product yet, as a pending or rejected `Listing`."""
     if not row.original_sku or row.kind != "create_product":
         return None
-    info = row.product_info or {}
+    info = row.product_info or RequestProductInfo()
     reason, field = reason_of(row)
-    attrs = info.get("attributes") or {}
-    images = [info["image"], *info.get("images", [])] if info.get("image") else list(info.get("images", []))
-    product = ProductRow(
-        product_id=0,
-        sku="",
-        original_sku=row.original_sku,
-        name=str(info.get("name", "")),
-        price=int(info.get("price", 0) or 0),
-        active=0,
-        created_at=row.created_at,
-        updated_at=row.updated_at or row.created_at,
-        description=str(info.get("description", "")),
-        images=[ProductImage(url=str(u), position=i) for i, u in enumerate(images)],
-        categories=[ProductCategory(id=int(info.get("category_id", 0) or 0), is_primary=True)],
-        attributes=attrs if isinstance(attrs, dict) else {},
+    images = [info.image, *info.images] if info.image else list(info.images)
+    content = ListingContent(
+        title=info.name,
+        description=info.description,
+        images=tuple(images),
+        brand=str(info.attributes.get(ATTR_BRAND, "")),
+        category_key=category_key(info.category_id, table),
+        unit=str(info.attributes.get(ATTR_UNIT, "")),
+        weight_g=to_weight(info.attributes.get(ATTR_WEIGHT)),
+        barcode=_attr_text(info.attributes.get(ATTR_BARCODE)),
+        attributes={
+            k: text
+            for k, v in info.attributes.items()
+            if k not in RESERVED_ATTRS and (text := _attr_text(v)) is not None
+        },
     )
-    base = listing_of(product, None, table)
-    return base.model_copy(
-        update={
-            "ref": ListingRef(seller_sku=row.original_sku, request_id=row.track_id or row.request_id),
-            "stock": int(info.get("quantity", 0) or 0),
-            "qc_status": qc_of(row),
-            "qc_reason": reason,
-            "qc_field": field,
-        }
+    return Listing(
+        ref=ListingRef(seller_sku=row.original_sku, request_id=row.track_id or row.request_id),
+        content=content,
+        price_vnd=info.price,
+        stock=info.quantity,
+        status=ListingStatus.INACTIVE,
+        qc_status=qc_of(row),
+        qc_reason=reason,
+        qc_field=field,
+        updated_at=_request_time(row.updated_at or row.created_at),
     )
+
+
+def _request_time(text: str) -> datetime | None:
+    try:
+        return to_time(text)
+    except ValueError:
+        return None
+
+
+def to_weight(value: Any) -> int:
+    """Our `product_weight_g` attribute as grams (0 when absent or not a whole number)."""
+    text = _attr_text(value) or ""
+    return int(text) if text.isdigit() else 0
 
 
 def newest_requests(rows: Sequence[RequestRow]) -> dict[str, RequestRow]:
@@ -436,21 +308,29 @@ def newest_requests(rows: Sequence[RequestRow]) -> dict[str, RequestRow]:
     return newest
 
 
-def order_lines(row: OrderRow) -> list[OrderLine]:
-    """The lines of one order that carry a seller SKU."""
+def order_lines(row: OrderRow, resolved: Mapping[int, str] | None = None) -> list[OrderLine]:
+    """The lines of one order, with each line's seller SKU as stated or as `resolved` by product id.
+
+    A line whose seller SKU is neither stated nor resolved is left out only when it was
+    resolved to "" (a Tiki product without a seller SKU is not ours); the adapter raises
+    before that when the field is missing altogether.
+    """
     cancelled = row.status in ("canceled", "cancelled", "seller_canceled", "closed")
-    return [
-        OrderLine(
-            order_id=row.order_code,
-            line_id=str(item.id),
-            seller_sku=item.original_sku,
-            quantity=item.qty,
-            created_at=parse_time(row.created_at),
-            cancelled=cancelled,
-        )
-        for item in row.items
-        if item.original_sku and item.qty > 0
-    ]
+    lines = []
+    for item in row.items:
+        sku = item.seller_sku or (resolved or {}).get(item.tiki_product_id or -1, "")
+        if sku and item.quantity > 0:
+            lines.append(
+                OrderLine(
+                    order_id=row.code,
+                    line_id=item.id,
+                    seller_sku=sku,
+                    quantity=item.quantity,
+                    created_at=row.created_at,
+                    cancelled=cancelled,
+                )
+            )
+    return lines
 
 
 # -- errors -----------------------------------------------------------------------------------

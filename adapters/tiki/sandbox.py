@@ -233,10 +233,11 @@ class TikiSandbox(Sandbox):
         if listing.barcode:
             attrs[ATTR_BARCODE] = listing.barcode
         cat = category_id(listing.category) if 1 <= listing.category <= 26 else listing.category
+        attrs["description"] = listing.description  # v1 detail sample: the description is an attribute
         row: dict[str, Any] = {
-            "product_id": self._product_id(listing),
+            "id": self._product_id(listing),
             "sku": listing.sku_id,
-            "original_sku": listing.seller_sku,
+            "original_sku": listing.seller_sku,  # [I] in v1 rows and the detail; the v2 list sample lacks it
             "name": listing.title,
             "master_id": self._product_id(listing),
             "master_sku": listing.sku_id,
@@ -246,24 +247,22 @@ class TikiSandbox(Sandbox):
             "type": "simple",
             "price": listing.price,
             "market_price": self.market_prices.get((listing.seller_id, listing.seller_sku), listing.price),
-            "active": 1 if listing.status == "active" else 0,
-            "is_hidden": False,
+            "active": "1" if listing.status == "active" else "0",
             "created_at": format_time(listing.created_at),
             "updated_at": format_time(listing.updated_at),
             "thumbnail": listing.images[0] if listing.images else "",
             "images": [{"url": url, "position": i} for i, url in enumerate(listing.images)],
             "categories": [{"id": cat, "is_primary": True}],
             "attributes": attrs,
-            "description": listing.description,
         }
         if inventory:
             available = listing.stock + listing.reserved
             row["inventory"] = {
                 "inventory_type": "dropship",
+                "quantity": available,
                 "quantity_available": available,
-                "quantity_sellable": listing.stock,
+                "quantity_saleable": listing.stock,
                 "quantity_reserved": listing.reserved,
-                "warehouse_quantities": [{"warehouse_id": 1, "qty_available": available}],
             }
         return row
 
@@ -511,7 +510,7 @@ class TikiSandbox(Sandbox):
         listing = self._by_product_id(caller.seller_id, int(request.path_params["product_id"]))
         if listing is None:
             raise TikiError(404, "Product not found")
-        return self._ok(caller, self.render_product(listing, True), "product_id")
+        return self._ok(caller, self.render_product(listing, True), "id")
 
     def _by_product_id(self, seller_id: str, product_id: int) -> SandboxListing | None:
         return next((x for x in self.store.shop(seller_id).values() if self._product_id(x) == product_id), None)
@@ -729,21 +728,23 @@ class TikiSandbox(Sandbox):
         data = []
         for order in chunk:
             listing = self.store.find(caller.seller_id, order.seller_sku)
+            price = listing.price if listing else 0
             item = {
                 "id": int(order.line_id) if order.line_id.isdigit() else order.line_id,
-                "product_id": self._product_id(listing) if listing else None,
-                "sku": listing.sku_id if listing else "",
-                "original_sku": order.seller_sku,
-                "qty": order.quantity,
-                "price": listing.price if listing else 0,
+                "product": {
+                    "id": self._product_id(listing) if listing else None,
+                    "sku": listing.sku_id if listing else "",
+                    "name": listing.title if listing else "",
+                    "seller_product_code": order.seller_sku,  # [I] not in the captured v2 docs
+                },
+                "invoice": {"price": price, "quantity": order.quantity, "subtotal": price * order.quantity},
             }
             when = format_time(order.created_at)
             data.append(
                 {
-                    "order_code": order.order_id,
+                    "code": order.order_id,
                     "status": "canceled" if order.cancelled else "queueing",
                     "created_at": when,
-                    "purchased_at": when,
                     "updated_at": when,
                     "items": [item],
                 }

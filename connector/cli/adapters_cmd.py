@@ -84,8 +84,8 @@ class ServedSandbox:
 
     @property
     def base_url(self) -> str:
-        """Where clients reach this simulator."""
-        return f"http://{LOOPBACK}:{self.sock.getsockname()[1]}"
+        """Where clients reach this simulator: the base URL a real client of that marketplace is configured with."""
+        return f"http://{LOOPBACK}:{self.sock.getsockname()[1]}{self.sandbox.api_base_path}"
 
 
 def sellers_for(marketplace: str, settings: Settings, explicit: Sequence[str]) -> list[str]:
