@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from connector.engine.desired import content_hash
+from connector.engine.desired import content_hash, same_pushed_content
 from connector.engine.plan import BindingView
 from connector.store.models import BindingRow
 from schemas.listing import Listing, ListingRef, QcStatus
@@ -87,7 +87,7 @@ def record_observation(row: BindingRow, listing: Listing | None, now: datetime, 
         reviewed_content
         and row.qc_status == QcStatus.PENDING
         and row.pushed_content_hash
-        and row.observed_content_hash != row.pushed_content_hash
+        and not same_pushed_content(row.pushed_content_hash, listing.content, row.observed_content_hash)
         and listing.qc_status == QcStatus.APPROVED
     )
     if awaiting_update:

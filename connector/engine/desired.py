@@ -10,7 +10,11 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from connector.settings import ShopSettings
 from schemas.catalog import CertificateState, Producer, Product
@@ -18,11 +22,14 @@ from schemas.listing import ListingContent
 from schemas.sync import DesiredListing
 
 __all__ = [
+    "CONTENT_HASH_VERSION",
     "INACTIVE_CERT_EXPIRED",
     "INACTIVE_PRODUCT",
     "content_hash",
     "desired_listings",
+    "legacy_content_hash",
     "listing_content",
+    "same_pushed_content",
     "shop_price",
     "shop_stock",
 ]
@@ -33,17 +40,39 @@ _CONTENT_FIELDS = tuple(ListingContent.model_fields)
 _DESIRED_FIELDS = tuple(DesiredListing.model_fields)
 
 # Every value below comes from an already validated `Product`/`Producer` or from
-# `shop_price`/`shop_stock` (never negative), so the models are built with `model_construct`
-# instead of being validated again, sharing one "fields set" per call: at 100,000 SKUs this
-# halves the memory of a shop's desired listings and saves a fifth of the time (bench (d)).
+# `shop_price`/`shop_stock` (never negative), so the models are built without validating them
+# again, sharing one "fields set" per call (bench (d): at 100,000 SKUs x 3 this is most of the
+# planning time). `_construct` does what `BaseModel.model_construct` does for models whose every
+# field is given, without its per-field default handling; tests/engine/test_desired.py checks that
+# it builds models equal to validated ones.
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _construct(cls: type[_Model], fields_set: set[str], values: dict[str, Any]) -> _Model:
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
+@lru_cache(maxsize=256)
+def _markup_ratio(markup_pct: float) -> tuple[int, int]:
+    """(numerator, denominator) of 1 + markup_pct/100, exactly as the decimal text of the setting says."""
+    numerator, denominator = (Decimal(100) + Decimal(str(markup_pct))).as_integer_ratio()
+    return numerator, denominator * 100
 
 
 def shop_price(base_vnd: int, shop: ShopSettings) -> int:
     """The shop's selling price: catalog price plus markup, rounded half-up to `price_round_vnd`, floored."""
-    raw = Decimal(base_vnd) * (Decimal(100) + Decimal(str(shop.price_markup_pct))) / Decimal(100)
-    step = Decimal(shop.price_round_vnd)
-    rounded = int((raw / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step)
-    return max(rounded, shop.price_floor_vnd, 0)
+    numerator, denominator = _markup_ratio(shop.price_markup_pct)
+    step = shop.price_round_vnd
+    scaled = base_vnd * numerator  # the exact price is scaled / denominator; round it half-up to `step`
+    unit = denominator * step
+    steps = (2 * scaled + unit) // (2 * unit) if scaled >= 0 else -((-2 * scaled + unit) // (2 * unit))
+    return max(steps * step, shop.price_floor_vnd, 0)
 
 
 def shop_stock(on_hand: int, shop: ShopSettings) -> int:
@@ -59,33 +88,74 @@ def listing_content(product: Product, producer: Producer | None, cert_valid: boo
     return _content(product, producer, cert_valid, set(_CONTENT_FIELDS))
 
 
+_NO_ATTRIBUTES: dict[str, str] = {}
+
+
+@lru_cache(maxsize=4096)
+def _ocop_attributes(stars: int, expires: date) -> dict[str, str]:
+    """The OCOP attributes of a listing, one shared dict per (stars, expiry): content models are frozen and
+    nothing mutates their attributes, so 100,000 listings need not carry 100,000 equal dicts."""
+    return {"ocop_stars": str(stars), "ocop_valid_until": expires.isoformat()}
+
+
 def _content(product: Product, producer: Producer | None, cert_valid: bool, fields: set[str]) -> ListingContent:
     title = product.name
-    attributes: dict[str, str] = {}
+    attributes: dict[str, str] = _NO_ATTRIBUTES
     if cert_valid:
         title = f"{product.name} - OCOP {product.stars} sao"
-        attributes = {
-            "ocop_stars": str(product.stars),
-            "ocop_valid_until": product.certificate.expires.isoformat(),
-        }
-    return ListingContent.model_construct(
-        fields,
-        title=title,
-        description=product.description,
-        images=tuple(product.images),
-        brand=producer.name if producer is not None else "",
-        category_key=product.product_set,
-        unit=product.unit,
-        weight_g=product.weight_g,
-        barcode=product.barcode,
-        attributes=attributes,
-    )
+        attributes = _ocop_attributes(product.stars, product.certificate.expires)
+    values = {
+        "title": title,
+        "description": product.description,
+        "images": tuple(product.images),
+        "brand": producer.name if producer is not None else "",
+        "category_key": product.product_set,
+        "unit": product.unit,
+        "weight_g": product.weight_g,
+        "barcode": product.barcode,
+        "attributes": attributes,
+    }
+    return _construct(ListingContent, fields, values)
+
+
+CONTENT_HASH_VERSION = "v2"  # not a hex digit: a stored hash without it was made by `legacy_content_hash`
 
 
 def content_hash(content: ListingContent) -> str:
-    """A stable hash of the content fields we own (equal content hashes equal)."""
+    """A stable hash of the content fields we own (equal content hashes equal), 32 characters."""
+    parts = [
+        content.title,
+        content.description,
+        str(len(content.images)),
+        *content.images,
+        content.brand,
+        str(content.category_key),
+        content.unit,
+        str(content.weight_g),
+        "-" if content.barcode is None else f"+{content.barcode}",
+        str(len(content.attributes)),
+    ]
+    for key in sorted(content.attributes):
+        parts += (key, content.attributes[key])
+    encoded = "".join(f"{len(part)}:{part}" for part in parts)  # length-prefixed: no two contents collide
+    return CONTENT_HASH_VERSION + hashlib.blake2b(encoded.encode("utf-8"), digest_size=15).hexdigest()
+
+
+def legacy_content_hash(content: ListingContent) -> str:
+    """The first recipe (sha256 of the JSON dump), still found in bindings pushed before `CONTENT_HASH_VERSION`."""
     payload = json.dumps(content.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def same_pushed_content(pushed_hash: str, content: ListingContent, current_hash: str) -> bool:
+    """True when `pushed_hash` (stored when content was pushed) is the hash of `content`, whose current-recipe
+    hash is `current_hash`. Stored hashes of the first recipe are checked with it: they are migrated lazily,
+    because the pushed content itself is not stored and cannot be hashed again."""
+    if not pushed_hash:
+        return False
+    if pushed_hash.startswith(CONTENT_HASH_VERSION):
+        return pushed_hash == current_hash
+    return pushed_hash == legacy_content_hash(content)
 
 
 def _desired_one(
@@ -94,19 +164,19 @@ def _desired_one(
     expired = product.certificate.state(today) is CertificateState.EXPIRED
     content = _content(product, producer, not expired, fields[0])
     reason = INACTIVE_PRODUCT if not product.active else INACTIVE_CERT_EXPIRED if expired else ""
-    return DesiredListing.model_construct(
-        fields[1],
-        shop_id=shop.id,
-        seller_sku=product.sku,
-        producer_id=product.producer_id,
-        content=content,
-        price_vnd=shop_price(product.price_vnd, shop),
-        stock=shop_stock(product.stock, shop),
-        active=not reason,
-        inactive_reason=reason,
-        cert_expired=expired,
-        content_hash=content_hash(content),
-    )
+    values = {
+        "shop_id": shop.id,
+        "seller_sku": product.sku,
+        "producer_id": product.producer_id,
+        "content": content,
+        "price_vnd": shop_price(product.price_vnd, shop),
+        "stock": shop_stock(product.stock, shop),
+        "active": not reason,
+        "inactive_reason": reason,
+        "cert_expired": expired,
+        "content_hash": content_hash(content),
+    }
+    return _construct(DesiredListing, fields[1], values)
 
 
 def desired_listings(

@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from connector.engine.desired import same_pushed_content
 from schemas.listing import Listing, ListingContent, ListingDraft, ListingRef, ListingStatus, QcStatus
 from schemas.sync import Action, ActionKind, DesiredListing, Drift, DriftKind, Plan
 
@@ -152,7 +153,7 @@ def _plan_missing(acc: _Acc, d: DesiredListing, b: BindingView | None) -> None:
     if b is not None and b.qc_status == QcStatus.PENDING and b.request_id:
         _drift(acc, shop, sku, DriftKind.QC_PENDING, "approved", f"create request {b.request_id} under review")
         return
-    if b is not None and b.qc_status == QcStatus.REJECTED and b.pushed_content_hash == d.content_hash:
+    if b is not None and b.qc_status == QcStatus.REJECTED and _pushed(b, d):
         _drift(acc, shop, sku, DriftKind.QC_REJECTED, "approved", _rejection(b.qc_reason, b.qc_field))
         return
     if b is not None and b.create_intent:
@@ -164,6 +165,11 @@ def _plan_missing(acc: _Acc, d: DesiredListing, b: BindingView | None) -> None:
     _act(
         acc, shop, sku, ActionKind.CREATE, f"not listed yet: create at {_money(d.price_vnd)}, stock {d.stock}", payload
     )
+
+
+def _pushed(b: BindingView, d: DesiredListing) -> bool:
+    """True when the content last pushed for this binding is the desired content."""
+    return same_pushed_content(b.pushed_content_hash, d.content, d.content_hash)
 
 
 def _rejection(reason: str, field_name: str) -> str:
@@ -180,8 +186,7 @@ def _plan_qc(acc: _Acc, d: DesiredListing, o: Listing, b: BindingView | None) ->
     if o.qc_status != QcStatus.REJECTED:
         return False
     _drift(acc, shop, sku, DriftKind.QC_REJECTED, "approved", _rejection(o.qc_reason, o.qc_field))
-    pushed = b.pushed_content_hash if b is not None else ""
-    if d.active and pushed and pushed != d.content_hash:
+    if d.active and b is not None and b.pushed_content_hash and not _pushed(b, d):
         payload = {**_ref_payload(o.ref), "content": d.content.model_dump(mode="json"), "content_hash": d.content_hash}
         reason = "rejected by marketplace review; catalog content changed since, resend it for review"
         _act(acc, shop, sku, ActionKind.UPDATE_CONTENT, reason, payload)
@@ -209,12 +214,7 @@ def _plan_content(acc: _Acc, d: DesiredListing, o: Listing, b: BindingView | Non
     want, have = d.content.model_dump(mode="json"), o.content.model_dump(mode="json")
     expected = "; ".join(f"{n}={_short(want[n])}" for n in changed)
     seen = "; ".join(f"{n}={_short(have.get(n))}" for n in changed)
-    if (
-        policy.reviewed_content_updates
-        and b is not None
-        and b.qc_status == QcStatus.PENDING
-        and b.pushed_content_hash == d.content_hash
-    ):
+    if policy.reviewed_content_updates and b is not None and b.qc_status == QcStatus.PENDING and _pushed(b, d):
         _drift(acc, shop, sku, DriftKind.QC_PENDING, expected, "content update under marketplace review")
         return
     _drift(acc, shop, sku, DriftKind.CONTENT, expected, seen)

@@ -5,10 +5,22 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.catalog.demo_data import EXPIRED_SKUS, demo_catalog
-from connector.engine.desired import content_hash, desired_listings, shop_price, shop_stock
+from connector.engine.desired import (
+    CONTENT_HASH_VERSION,
+    content_hash,
+    desired_listings,
+    legacy_content_hash,
+    same_pushed_content,
+    shop_price,
+    shop_stock,
+)
 from connector.settings import ShopSettings
+from schemas.listing import ListingContent
+from schemas.sync import DesiredListing
 
 TODAY = date(2026, 6, 1)
 CATALOG = demo_catalog(TODAY)
@@ -85,3 +97,60 @@ def test_stars_disappear_the_day_after_expiry_and_hash_follows_content() -> None
     after = desired_listings([product], CATALOG.producers, shop(), last_day + timedelta(days=1))[0]
     assert on.active and not after.active
     assert on.content_hash != after.content_hash == content_hash(after.content)
+
+
+def _decimal_price(base_vnd: int, shop: ShopSettings) -> int:
+    """The price rule written the obvious way, in decimal arithmetic: the reference for `shop_price`."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    raw = Decimal(base_vnd) * (Decimal(100) + Decimal(str(shop.price_markup_pct))) / Decimal(100)
+    step = Decimal(shop.price_round_vnd)
+    return max(int((raw / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step), shop.price_floor_vnd, 0)
+
+
+@given(
+    base=st.integers(min_value=0, max_value=50_000_000),
+    markup=st.decimals(min_value=-50, max_value=500, places=2).map(float),
+    step=st.sampled_from([1, 100, 500, 1000, 5000]),
+)
+def test_integer_price_rule_equals_the_decimal_rule(base: int, markup: float, step: int) -> None:
+    rules = shop(price_markup_pct=markup, price_round_vnd=step)
+    assert shop_price(base, rules) == _decimal_price(base, rules)
+
+
+def test_desired_listings_built_without_validation_equal_validated_ones() -> None:
+    for listing in desired_listings(CATALOG.products, CATALOG.producers, shop(price_markup_pct=5.0), TODAY):
+        assert DesiredListing.model_validate(listing.model_dump()) == listing
+        assert listing.model_fields_set == set(DesiredListing.model_fields)
+        assert listing.content.model_fields_set == set(ListingContent.model_fields)
+
+
+def test_content_hash_separates_contents_that_a_naive_join_would_confuse() -> None:
+    base = ListingContent(title="Mật ong", images=("a", "b"))
+    variants = [
+        base,
+        base.model_copy(update={"images": ("a b",)}),
+        base.model_copy(update={"images": ("a", "b", "")}),
+        base.model_copy(update={"barcode": ""}),
+        base.model_copy(update={"title": "Mật ong", "description": "x"}),
+        base.model_copy(update={"title": "Mật ongx"}),
+        base.model_copy(update={"attributes": {"a": "b"}}),
+        base.model_copy(update={"attributes": {"ab": ""}}),
+    ]
+    hashes = [content_hash(v) for v in variants]
+    assert len(set(hashes)) == len(variants)
+    assert all(h.startswith(CONTENT_HASH_VERSION) and len(h) == 32 for h in hashes)
+    assert content_hash(base.model_copy(update={"attributes": {"y": "1", "x": "2"}})) == content_hash(
+        base.model_copy(update={"attributes": {"x": "2", "y": "1"}})
+    )
+
+
+def test_a_pushed_hash_of_the_first_recipe_still_matches_its_content() -> None:
+    content = ListingContent(title="Gạo ST25", images=("https://img/1.jpg",), attributes={"ocop_stars": "4"})
+    other = content.model_copy(update={"title": "Gạo ST25 mới"})
+    current = content_hash(content)
+    assert same_pushed_content(legacy_content_hash(content), content, current)
+    assert not same_pushed_content(legacy_content_hash(other), content, current)
+    assert same_pushed_content(current, content, current)
+    assert not same_pushed_content(content_hash(other), content, current)
+    assert not same_pushed_content("", content, current)
