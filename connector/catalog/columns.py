@@ -75,7 +75,12 @@ PRODUCER_COLUMNS: tuple[Column, ...] = (
     Column("producer_contact_phone", ("contact_phone",)),
     Column("producer_contact_email", ("contact_email",)),
 )
-HEADER: tuple[str, ...] = tuple(c.name for c in PRODUCT_COLUMNS) + tuple(c.name for c in PRODUCER_COLUMNS[1:])
+# The product's version when it was exported (bumped on every change, sales included): an import
+# merges the row against the product as it was then. Last, so spreadsheets keep it out of the way.
+ROW_VERSION = "row_version"
+HEADER: tuple[str, ...] = (
+    tuple(c.name for c in PRODUCT_COLUMNS) + tuple(c.name for c in PRODUCER_COLUMNS[1:]) + (ROW_VERSION,)
+)
 KNOWN_COLUMNS = frozenset(HEADER)
 JSON_FORMAT_TAG = "ocop-sync-catalog"
 FORMULA_START = ("=", "+", "-", "@", "'")

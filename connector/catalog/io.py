@@ -8,7 +8,7 @@ or is already in the catalog.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from connector.catalog.columns import (
     KNOWN_COLUMNS,
     PRODUCER_COLUMNS,
     PRODUCT_COLUMNS,
+    ROW_VERSION,
     CatalogError,
     CatalogFormat,
     CatalogFormatError,
@@ -31,8 +32,9 @@ from connector.catalog.columns import (
 )
 from connector.catalog.csv_io import read_csv, write_csv
 from connector.catalog.json_io import read_json, write_json
+from connector.catalog.merge import CatalogConflictError, ConflictPolicy, RowConflict, resolve_products
 from connector.catalog.rows import export_rows
-from connector.catalog.store import UpsertCounts, read_producers, read_products, upsert_catalog
+from connector.catalog.store import UpsertCounts, product_versions, read_producers, read_products, upsert_catalog
 from connector.catalog.validate import ParsedCatalog, iter_error_lines, parse_rows
 from connector.catalog.xlsx_io import read_xlsx, write_xlsx
 from connector.store.models import ProducerRow
@@ -43,13 +45,17 @@ __all__ = [
     "KNOWN_COLUMNS",
     "PRODUCER_COLUMNS",
     "PRODUCT_COLUMNS",
+    "ROW_VERSION",
+    "CatalogConflictError",
     "CatalogError",
     "CatalogFormat",
     "CatalogFormatError",
     "CatalogValidationError",
     "Column",
+    "ConflictPolicy",
     "ParsedCatalog",
     "RawRow",
+    "RowConflict",
     "RowError",
     "export_catalog",
     "export_file",
@@ -63,9 +69,17 @@ __all__ = [
 ]
 
 
-def export_catalog(producers: Iterable[Producer], products: Iterable[Product], fmt: CatalogFormat) -> bytes:
-    """The catalog as a file in `fmt` (CSV is UTF-8 with a BOM so spreadsheets read Vietnamese right)."""
-    rows = export_rows(producers, products)
+def export_catalog(
+    producers: Iterable[Producer],
+    products: Iterable[Product],
+    fmt: CatalogFormat,
+    versions: Mapping[str, int] | None = None,
+) -> bytes:
+    """The catalog as a file in `fmt` (CSV is UTF-8 with a BOM so spreadsheets read Vietnamese right).
+
+    `versions` (row_version by SKU) fills the `row_version` column; without it the column is empty.
+    """
+    rows = export_rows(producers, products, versions)
     if fmt is CatalogFormat.JSON:
         return write_json(rows)
     if fmt is CatalogFormat.CSV:
@@ -95,12 +109,20 @@ def load_catalog(data: bytes, fmt: CatalogFormat, known_producers: Collection[st
 
 
 def import_file(
-    engine: Engine, path: Path, fmt: CatalogFormat, now: datetime, *, dry_run: bool = False
+    engine: Engine,
+    path: Path,
+    fmt: CatalogFormat,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    on_conflict: ConflictPolicy = ConflictPolicy.REFUSE,
 ) -> UpsertCounts:
     """Import a catalog file into the store, all or nothing; with `dry_run`, validate and count only.
 
-    Raises CatalogFormatError (unreadable file) or CatalogValidationError (bad rows); in both
-    cases nothing is written.
+    Rows from an export are merged against the product as exported (`catalog.merge`), so sales
+    and edits made since are kept; `on_conflict` decides what a stock changed on both sides does.
+    Raises CatalogFormatError (unreadable file), CatalogValidationError (bad rows) or
+    CatalogConflictError (rows that would undo changes made since the export); then nothing is written.
     """
     try:
         data = path.read_bytes()
@@ -109,7 +131,8 @@ def import_file(
     with Session(engine, expire_on_commit=False) as session:
         known = set(session.exec(select(col(ProducerRow.id))))
         parsed = load_catalog(data, fmt, known)
-        counts = upsert_catalog(session, parsed.producers, parsed.products, now)
+        products = resolve_products(session, parsed, on_conflict)
+        counts = upsert_catalog(session, parsed.producers, products, now)
         if dry_run:
             session.rollback()
         else:
@@ -118,6 +141,6 @@ def import_file(
 
 
 def export_file(engine: Engine, fmt: CatalogFormat) -> bytes:
-    """The whole catalog in the store, as a file in `fmt`."""
+    """The whole catalog in the store, as a file in `fmt`, each product row with its `row_version`."""
     with Session(engine) as session:
-        return export_catalog(read_producers(session), read_products(session), fmt)
+        return export_catalog(read_producers(session), read_products(session), fmt, product_versions(session))

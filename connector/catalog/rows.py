@@ -7,7 +7,7 @@ export imports back exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -18,6 +18,7 @@ from connector.catalog.columns import (
     KNOWN_COLUMNS,
     PRODUCER_COLUMNS,
     PRODUCT_COLUMNS,
+    ROW_VERSION,
     CatalogFormatError,
     RowError,
 )
@@ -30,14 +31,19 @@ def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     return data
 
 
-def export_rows(producers: Iterable[Producer], products: Iterable[Product]) -> list[dict[str, Any]]:
-    """The flat rows for a catalog: products by SKU with their producer, then producers without products."""
+def export_rows(
+    producers: Iterable[Producer], products: Iterable[Product], versions: Mapping[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """The flat rows for a catalog: products by SKU with their producer, then producers without products.
+
+    `versions` gives each product's `row_version` (by SKU); without it the column stays empty.
+    """
     by_id = {p.id: p for p in producers}
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
     for product in sorted(products, key=lambda p: p.sku):
-        dumped = product.model_dump()
-        row = {c.name: _get(dumped, c.path) for c in PRODUCT_COLUMNS}
+        row = product_cells(product)
+        row[ROW_VERSION] = (versions or {}).get(product.sku)
         producer = by_id.get(product.producer_id)
         if producer is not None:
             row.update(producer_cells(producer))
@@ -47,6 +53,12 @@ def export_rows(producers: Iterable[Producer], products: Iterable[Product]) -> l
         if producer.id not in used:
             rows.append({**{c.name: None for c in PRODUCT_COLUMNS}, **producer_cells(producer)})
     return [{name: _plain(row.get(name)) for name in HEADER} for row in rows]
+
+
+def product_cells(product: Product) -> dict[str, Any]:
+    """The product columns of a row describing `product`, as model values."""
+    dumped = product.model_dump()
+    return {c.name: _get(dumped, c.path) for c in PRODUCT_COLUMNS}
 
 
 def producer_cells(producer: Producer) -> dict[str, Any]:

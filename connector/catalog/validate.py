@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from connector.catalog.columns import (
     FALSE_WORDS,
     PRODUCER_COLUMNS,
     PRODUCT_COLUMNS,
+    ROW_VERSION,
     TRUE_WORDS,
     CatalogValidationError,
     Column,
@@ -32,6 +33,8 @@ class ParsedCatalog:
 
     producers: tuple[Producer, ...]
     products: tuple[Product, ...]
+    rows: Mapping[str, int] = field(default_factory=dict)  # the file row of each SKU
+    versions: Mapping[str, int | None] = field(default_factory=dict)  # the exported row_version of each SKU
 
 
 @dataclass(frozen=True)
@@ -187,11 +190,16 @@ def parse_rows(rows: Sequence[RawRow], known_producers: Collection[str] = (), *,
     errors: list[RowError] = []
     products: dict[str, tuple[int, Product]] = {}
     producers: dict[str, tuple[int, Producer]] = {}
+    versions: dict[int, int | None] = {}
     for row in rows:
         if _is_blank(row):
             continue
         product, producer, row_errors = _parse_row(row, textual)
         errors += row_errors
+        try:
+            versions[row.number] = _to_version(_unescape(row.cells.get(ROW_VERSION), textual))
+        except _Invalid as exc:
+            errors.append(RowError(row.number, ROW_VERSION, str(row.cells.get(ROW_VERSION)), str(exc)))
         if producer is not None:
             errors += _add_producer(producers, row.number, producer)
         if product is not None:
@@ -206,7 +214,26 @@ def parse_rows(rows: Sequence[RawRow], known_producers: Collection[str] = (), *,
             errors.append(RowError(number, "producer_id", product.producer_id, reason))
     if errors:
         raise CatalogValidationError(errors)
-    return ParsedCatalog(tuple(p for _, p in producers.values()), tuple(p for _, p in products.values()))
+    return ParsedCatalog(
+        tuple(p for _, p in producers.values()),
+        tuple(p for _, p in products.values()),
+        rows={sku: number for sku, (number, _) in products.items()},
+        versions={sku: versions.get(number) for sku, (number, _) in products.items()},
+    )
+
+
+def _to_version(value: Any) -> int | None:
+    """A row_version cell as a number; None when empty (a row not taken from an export)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise _Invalid("expected the row version of the export, a whole number; leave it as exported")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if not text.isdigit():
+        raise _Invalid("expected the row version of the export, a whole number; leave it as exported")
+    return int(text)
 
 
 def _add_producer(producers: dict[str, tuple[int, Producer]], number: int, producer: Producer) -> list[RowError]:
