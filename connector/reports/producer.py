@@ -43,7 +43,7 @@ def producer_ids(session: Session) -> list[str]:
     return list(session.exec(select(ProducerRow.id).order_by(col(ProducerRow.id))).all())
 
 
-def _shop_problems(shops: Sequence[ShopView], now: datetime, t: Translator) -> dict[str, ShopProblem]:
+def _shop_problems(shops: Sequence[ShopView], now: datetime, t: Translator, tz: str) -> dict[str, ShopProblem]:
     problems: dict[str, ShopProblem] = {}
     for shop in shops:
         # A person must act when the authorisation (refresh token) lapses; an access token alone is
@@ -68,7 +68,7 @@ def _shop_problems(shops: Sequence[ShopView], now: datetime, t: Translator) -> d
             shop=shop.id,
             marketplace=shop.marketplace,
             detail=detail,
-            date=expiry.date().isoformat() if expiry else "",
+            date=expiry.astimezone(ZoneInfo(tz)).date().isoformat() if expiry else "",  # the local day, as elsewhere
         )
         problems[shop.id] = ShopProblem(
             shop_id=shop.id, marketplace=shop.marketplace, kind=kind, detail=detail, since=since, text=text
@@ -217,7 +217,7 @@ def producer_report(
         )
     ]
     shops = [v for v in shop_views(session, settings) if v.enabled and v.producer_id in (None, producer_id)]
-    problems = _shop_problems(shops, now, t)
+    problems = _shop_problems(shops, now, t, settings.scheduler.timezone)
     skus = [p.sku for p in products]
     shop_ids = [s.id for s in shops]
     bindings, drifts, dead = _pair_facts(session, skus, shop_ids)
