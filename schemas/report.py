@@ -149,6 +149,12 @@ class ShopStatus(_Model):
     pending_actions: int = 0
     dead_actions: int = 0
     last_run_outcome: str = ""
+    in_flight_actions: int = 0
+    failing_runs: int = Field(default=0, description="failed or blocked runs since the last success")
+    stalled: bool = False
+    state: str = Field(
+        default="ok", description="ok, degraded, failing, stalled, needs_reconnect, never_run or disabled"
+    )
 
 
 class ShopsReport(_Model):

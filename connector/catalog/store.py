@@ -3,7 +3,10 @@
 The store keeps each producer and product as its full JSON (`data`) next to the columns
 queries need. Writes go through here so the projections, the content hash and `updated_at`
 stay consistent: an unchanged record is never rewritten, so its `updated_at` does not move and
-incremental syncs (`products_changed_since`) skip it.
+incremental syncs (`products_changed_since`) skip it. Every change to a product — an edit, an
+import, a sale — bumps its `row_version` and records the product as it now is in
+`product_revision` (kept `REVISION_RETENTION`), so an import of an older export can be merged
+against what its author saw instead of undoing what happened since.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select
 
-from connector.store.models import ProducerRow, ProductRow
+from connector.store.models import ProducerRow, ProductRevisionRow, ProductRow
 from schemas.catalog import Producer, Product
 
 
@@ -42,6 +46,9 @@ class UpsertCounts:
 
 class UnknownSkuError(KeyError):
     """The catalog has no product with this SKU."""
+
+
+REVISION_RETENTION = timedelta(days=90)
 
 
 def producer_hash(producer: Producer) -> str:
@@ -75,6 +82,19 @@ def _fill_product(row: ProductRow, product: Product, digest: str, now: datetime)
     row.updated_at = now
 
 
+def _record_revision(session: Session, row: ProductRow, now: datetime) -> None:
+    """Bump the product's version and keep the product as it now is; drop revisions past retention."""
+    row.row_version = (row.row_version or 0) + 1
+    session.add(ProductRevisionRow(sku=row.sku, version=row.row_version, data=row.data, recorded_at=now))
+    session.exec(
+        delete(ProductRevisionRow).where(
+            col(ProductRevisionRow.sku) == row.sku,
+            col(ProductRevisionRow.recorded_at) < now - REVISION_RETENTION,
+            col(ProductRevisionRow.version) < row.row_version,
+        )
+    )
+
+
 def _upsert_producer(session: Session, producer: Producer, now: datetime) -> UpsertCounts:
     digest = producer_hash(producer)
     row = session.get(ProducerRow, producer.id)
@@ -95,11 +115,20 @@ def _upsert_product(session: Session, product: Product, now: datetime) -> Upsert
     row = session.get(ProductRow, product.sku)
     if row is None:
         row = _new_product_row(product, digest, now)
+        # a SKU deleted and created again continues its numbering: an old export never matches the new product
+        row.row_version = (
+            session.exec(
+                select(func.max(ProductRevisionRow.version)).where(col(ProductRevisionRow.sku) == product.sku)
+            ).one()
+            or 0
+        )
+        _record_revision(session, row, now)
         session.add(row)
         return UpsertCounts(inserted=1)
     if row.content_hash == digest:
         return UpsertCounts(unchanged=1)
     _fill_product(row, product, digest, now)
+    _record_revision(session, row, now)
     session.add(row)
     return UpsertCounts(updated=1)
 
@@ -200,6 +229,21 @@ def adjust_stock(session: Session, sku: str, delta: int, now: datetime) -> tuple
     data["stock"] = new_stock
     product = Product.model_validate(data)
     _fill_product(row, product, product.content_hash(), now)
+    _record_revision(session, row, now)
     session.add(row)
     session.flush()
     return applied, new_stock
+
+
+def product_versions(session: Session, skus: Iterable[str] | None = None) -> dict[str, int]:
+    """The current `row_version` of each product (all, or those whose SKU is in `skus`)."""
+    query = select(ProductRow.sku, ProductRow.row_version)
+    if skus is not None:
+        query = query.where(col(ProductRow.sku).in_(sorted(set(skus))))
+    return {sku: int(version) for sku, version in session.exec(query).all()}
+
+
+def product_at_version(session: Session, sku: str, version: int) -> Product | None:
+    """The product as it was at `version`, or None when that revision is not (or no longer) kept."""
+    row = session.get(ProductRevisionRow, (sku, version))
+    return None if row is None else Product.model_validate(row.data)

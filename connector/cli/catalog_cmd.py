@@ -11,9 +11,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector.catalog.io import (
+    CatalogConflictError,
     CatalogFormat,
     CatalogFormatError,
     CatalogValidationError,
+    ConflictPolicy,
     export_file,
     format_of,
     import_file,
@@ -22,6 +24,7 @@ from connector.catalog.store import read_producers, read_products
 from connector.catalog.summary import CatalogSummary, summarise
 from connector.cli.common import console, err_console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
+from connector.reports.i18n import bilingual
 from connector.settings import Settings
 from connector.store import session_scope
 
@@ -89,15 +92,36 @@ def print_row_errors(error: CatalogValidationError) -> None:
     )
 
 
-def import_cmd_body(settings: Settings, path: Path, fmt: str | None, dry_run: bool) -> None:
-    """Import `path` into the configured store, or print every problem and exit with code 2."""
+def print_conflicts(error: CatalogConflictError) -> None:
+    """List every conflicting row: row, SKU, column, exported / current / file values, what changed (on stderr)."""
+    table = Table(title=bilingual("cli.conflicts.title"), title_justify="left")
+    for key in ("cli.col.row", "sku", "cli.col.column", "cli.col.exported", "cli.col.now", "cli.col.file"):
+        table.add_column(bilingual(key) if key.startswith("cli.") else key, overflow="fold")
+    table.add_column(bilingual("cli.col.reason"), overflow="fold", ratio=2)
+    for c in error.conflicts:
+        reason = c.reason + (f" ({bilingual('cli.conflicts.since')}: {c.since_export})" if c.since_export else "")
+        table.add_row(
+            str(c.row), c.sku, c.column, escape(c.exported), escape(c.current), escape(c.file), escape(reason)
+        )
+    err_console.print(table)
+    err_console.print(f"[red]{bilingual('cli.conflicts.nothing', n=len(error.conflicts))}[/red]")
+    err_console.print(bilingual("cli.conflicts.hint"))
+
+
+def import_cmd_body(
+    settings: Settings, path: Path, fmt: str | None, dry_run: bool, on_conflict: ConflictPolicy = ConflictPolicy.REFUSE
+) -> None:
+    """Import `path` into the configured store, or print every problem (or conflict) and exit with code 2."""
     from connector.clock import utcnow
 
     engine = migrated_engine(settings)
     try:
-        counts = import_file(engine, path, format_of(path, fmt), utcnow(), dry_run=dry_run)
+        counts = import_file(engine, path, format_of(path, fmt), utcnow(), dry_run=dry_run, on_conflict=on_conflict)
     except CatalogValidationError as exc:
         print_row_errors(exc)
+        raise typer.Exit(EXIT_INVALID_FILE) from exc
+    except CatalogConflictError as exc:
+        print_conflicts(exc)
         raise typer.Exit(EXIT_INVALID_FILE) from exc
     except CatalogFormatError as exc:
         err_console.print(f"[red]Tệp không đọc được / unreadable file:[/red] {escape(str(exc))}")
@@ -127,9 +151,18 @@ def register(app: typer.Typer) -> None:
             None, "--format", help="csv|json|xlsx (mặc định theo đuôi tệp / default: extension)"
         ),
         dry_run: bool = typer.Option(False, "--dry-run", help="chỉ kiểm tra / validate and count, write nothing"),
+        on_conflict: ConflictPolicy = typer.Option(
+            ConflictPolicy.REFUSE,
+            "--on-conflict",
+            help="tồn kho đổi cả trong tệp lẫn từ lúc xuất / stock changed in the file and since the export: "
+            "refuse (từ chối, mặc định / default) | merge (cộng phần bạn sửa / apply your change to today's stock)",
+        ),
     ) -> None:
-        """Nhập danh mục (tất cả hoặc không) / import a catalog file, all or nothing; exit 2 when rows are bad."""
-        import_cmd_body(settings_or_exit(), file, fmt, dry_run)
+        """Nhập danh mục (tất cả hoặc không) / import a catalog file, all or nothing; never undoes sales since export.
+
+        Exit 2 when rows are bad or conflict with changes made since the export.
+        """
+        import_cmd_body(settings_or_exit(), file, fmt, dry_run, on_conflict)
 
     @group.command("export")
     def export_cmd(

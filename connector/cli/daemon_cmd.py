@@ -8,7 +8,6 @@ import logging
 import time
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -67,15 +66,6 @@ def _daemon_running(settings: Settings, engine: Engine, now: datetime) -> bool:
     return live_leader(engine, now) is not None
 
 
-def _fmt(moment: datetime | None, tz: ZoneInfo) -> str:
-    if moment is None:
-        return "—"
-    from datetime import UTC
-
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def resync(settings: Settings, *, shop: str | None, full: bool, now_: bool, wait: bool, timeout_s: float) -> int:
     """Record a resync request; run it here with `now_` when no daemon runs; optionally wait for it."""
     from connector.clock import utcnow
@@ -126,26 +116,17 @@ def resync(settings: Settings, *, shop: str | None, full: bool, now_: bool, wait
         ctx.engine.dispose()
 
 
-COUNTER_KEYS = (
-    "reads",
-    "writes",
-    "created",
-    "updated",
-    "deactivated",
-    "failed",
-    "dead",
-    "drift_opened",
-    "drift_closed",
-)
-
-
 def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> None:
-    """Print recent sync runs and resync requests."""
+    """Print recent sync runs and resync requests, every time in the settings' time zone."""
+    from connector.cli.tables import RunLine, runs_table, times_line
+    from connector.clock import utcnow
     from connector.context import AppContext
+    from connector.reports.common import local_iso, local_time, redact
+    from connector.reports.i18n import bilingual
     from connector.service.resync import read_requests
 
     ctx = AppContext.build(settings)
-    tz = ZoneInfo(settings.scheduler.timezone)
+    tz = settings.scheduler.timezone
     try:
         with Session(ctx.engine) as session:
             query = select(SyncRunRow).order_by(SyncRunRow.id.desc()).limit(limit)  # type: ignore[union-attr]
@@ -157,7 +138,16 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
         ctx.engine.dispose()
     if as_json:
         data = {
-            "runs": [r.model_dump(mode="json") for r in rows],
+            "timezone": tz,
+            "runs": [
+                {
+                    **r.model_dump(mode="json"),
+                    "error": redact(r.error),  # run errors may quote a marketplace's echo of a credential
+                    "started_at": local_iso(r.started_at, tz),
+                    "finished_at": local_iso(r.finished_at, tz),
+                }
+                for r in rows
+            ],
             "requests": [
                 {"id": q.id, "shop_id": q.shop_id, "kind": q.kind, "state": q.state, "outcome": q.outcome}
                 for q in requests
@@ -165,38 +155,53 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
         }
         console.print_json(json.dumps(data))
         return
-    table = Table(title="Lượt đồng bộ gần đây / recent sync runs")
-    for col in ("#", "gian hàng / shop", "loại / kind", "kích hoạt / trigger", "worker", "bắt đầu / started"):
-        table.add_column(col)
-    for col in ("kết thúc / finished", "kết quả / outcome", "đếm / counters"):
-        table.add_column(col)
-    for r in rows:
-        counters = ", ".join(f"{k} {r.counters.get(k, 0)}" for k in COUNTER_KEYS if r.counters.get(k))
-        table.add_row(
-            str(r.id),
+    lines = [
+        RunLine(
+            r.id or 0,
             r.shop_id,
             r.kind,
             r.trigger,
             r.worker,
-            _fmt(r.started_at, tz),
-            _fmt(r.finished_at, tz),
-            r.outcome + (f" ({r.error[:60]})" if r.error else ""),
-            counters or "—",
+            r.started_at,
+            r.finished_at,
+            r.outcome,
+            redact(r.error),
+            r.counters,
         )
-    console.print(table)
+        for r in rows
+    ]
+    console.print(times_line(utcnow(), tz))
+    console.print(runs_table(lines, tz, console.width))
     if requests:
-        req_table = Table(title="Yêu cầu đồng bộ lại / resync requests")
-        for col in ("#", "shop", "kind", "requested", "state", "outcome"):
-            req_table.add_column(col)
+        req_table = Table(title=bilingual("cli.requests.title"), title_justify="left")
+        for col in ("#", "cli.col.shop", "cli.col.kind", "cli.col.requested", "cli.col.state", "cli.col.outcome"):
+            req_table.add_column(bilingual(col) if col.startswith("cli.") else col, overflow="fold")
         for q in requests:
-            req_table.add_row(str(q.id), q.shop_id or "*", q.kind, _fmt(q.requested_at, tz), q.state, q.outcome or "—")
+            req_table.add_row(
+                str(q.id), q.shop_id or "*", q.kind, local_time(q.requested_at, tz), q.state, q.outcome or "—"
+            )
         console.print(req_table)
 
 
+def _credential_envs(settings: Settings, registry: Any) -> dict[str, list[str]]:
+    """The environment variables holding each shop's credentials (what a person sets to reconnect it)."""
+    envs: dict[str, list[str]] = {}
+    for shop in settings.shops:
+        try:
+            names = registry.get(shop.marketplace).credential_names
+        except KeyError:
+            names = ()
+        envs[shop.id] = [shop.credential_env(n) for n in names]
+    return envs
+
+
 def status(settings: Settings, *, as_json: bool) -> None:
-    """Print per-shop health: last success, drift, outbox, token expiry, lease holder, stalled."""
+    """Print per-shop health (one state word per shop, and what to do), every time in the settings' time zone."""
+    from connector.cli.tables import status_hints, status_table, times_line
     from connector.clock import utcnow
     from connector.context import AppContext
+    from connector.reports.common import local_iso
+    from connector.reports.i18n import bilingual
     from connector.reports.status import read_status
 
     ctx = AppContext.build(settings)
@@ -204,21 +209,25 @@ def status(settings: Settings, *, as_json: bool) -> None:
         cluster = read_status(ctx.engine, settings, utcnow())
     finally:
         ctx.engine.dispose()
-    tz = ZoneInfo(settings.scheduler.timezone)
+    tz = settings.scheduler.timezone
     if as_json:
         data = {
+            "timezone": tz,
             "leader": cluster.leader.holder if cluster.leader else None,
             "shops": [
                 {
                     "shop_id": s.shop_id,
                     "marketplace": s.marketplace,
-                    "last_success_at": s.last_success_at.isoformat() if s.last_success_at else None,
+                    "state": s.state.value,
+                    "last_success_at": local_iso(s.last_success_at, tz),
                     "last_outcome": s.last_outcome,
+                    "failing_runs": s.failing_runs,
                     "open_drift": s.open_drift,
                     "pending_actions": s.pending_actions,
+                    "in_flight_actions": s.in_flight_actions,
                     "dead_actions": s.dead_actions,
-                    "token_expires_at": s.token_expires_at.isoformat() if s.token_expires_at else None,
-                    "refresh_expires_at": s.refresh_expires_at.isoformat() if s.refresh_expires_at else None,
+                    "token_expires_at": local_iso(s.token_expires_at, tz),
+                    "refresh_expires_at": local_iso(s.refresh_expires_at, tz),
                     "token_warning": s.token_warning,
                     "lease_holder": s.lease_holder,
                     "stalled": s.stalled,
@@ -228,44 +237,12 @@ def status(settings: Settings, *, as_json: bool) -> None:
         }
         console.print_json(json.dumps(data))
         return
-    leader = f"{cluster.leader.holder} (epoch {cluster.leader.epoch})" if cluster.leader else "không có / none"
-    console.print(f"Leader lập lịch / scheduler leader: {leader}")
-    table = Table(title="Tình trạng gian hàng / shop status")
-    for col in (
-        "gian hàng / shop",
-        "thành công cuối / last success",
-        "kết quả cuối / last outcome",
-        "sai lệch mở / open drift",
-        "chờ / pending",
-        "hỏng / dead",
-        "token hết hạn / token expiry",
-        "đang giữ / lease",
-        "trạng thái / state",
-    ):
-        table.add_column(col)
-    for s in cluster.shops:
-        drift = ", ".join(f"{k} {n}" for k, n in s.open_drift.items()) or "0"
-        token = _fmt(s.token_expires_at, tz)
-        if s.refresh_expires_at is not None:
-            token += f" / ủy quyền, authorisation {_fmt(s.refresh_expires_at, tz)}"
-        token += " ⚠ < 7 ngày/days" if s.token_warning else ""
-        state = (
-            "[red]ĐÌNH TRỆ / STALLED[/red]"
-            if s.stalled
-            else ("tắt / disabled" if not s.enabled else ("chưa chạy / never run" if not s.last_run_at else "ổn / ok"))
-        )
-        table.add_row(
-            f"{s.shop_id} ({s.marketplace})",
-            _fmt(s.last_success_at, tz),
-            s.last_outcome or "—",
-            drift,
-            str(s.pending_actions),
-            str(s.dead_actions),
-            token,
-            s.lease_holder or "—",
-            state,
-        )
-    console.print(table)
+    leader = f"{cluster.leader.holder} (epoch {cluster.leader.epoch})" if cluster.leader else bilingual("cli.none")
+    console.print(times_line(cluster.now, tz))
+    console.print(f"{bilingual('cli.leader')}: {leader}")
+    console.print(status_table(cluster.shops, tz, console.width))
+    for line in status_hints(cluster.shops, tz, _credential_envs(settings, ctx.registry)):
+        console.print(line)
 
 
 def register(app: typer.Typer) -> None:

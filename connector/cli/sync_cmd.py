@@ -49,7 +49,7 @@ def plan_table(plan: Plan) -> Table:
     """One shop's plan as a table: every drift item, then every action with its reason."""
     table = Table(title=f"{plan.shop_id}: {len(plan.drifts)} drift, {len(plan.actions)} actions")
     for column in ("SKU", "drift / action", "expected / reason", "observed"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", min_width=len("AG-0000") if column == "SKU" else None)
     for d in plan.drifts:
         table.add_row(d.seller_sku, d.kind.value, d.expected, d.observed)
     for a in plan.actions:
@@ -77,7 +77,7 @@ def summary_table(summaries: list[RunSummary]) -> Table:
         "drift +/-",
     )
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # wrap, never cut shop ids or outcomes with "…"
     for s in summaries:
         c = s.counters
         table.add_row(

@@ -233,10 +233,66 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# --- operator CLI: shop health, run history, catalog import conflicts (printed as "vi / en") -----
+_CLI_ENTRIES: dict[str, tuple[str, str]] = {
+    "health.ok": ("ổn", "ok"),
+    "health.degraded": ("chưa trọn vẹn", "degraded"),
+    "health.failing": ("đang lỗi", "failing"),
+    "health.stalled": ("đình trệ", "stalled"),
+    "health.needs_reconnect": ("cần kết nối lại", "needs reconnect"),
+    "health.never_run": ("chưa chạy", "never run"),
+    "health.disabled": ("tắt", "disabled"),
+    "health.hint.needs_reconnect": (
+        "đặt lại {envs} rồi chạy: ocop-sync resync --shop {shop}",
+        "set {envs} again, then run: ocop-sync resync --shop {shop}",
+    ),
+    "health.hint.failing": ("{n} lượt lỗi liên tiếp: {error}", "{n} failed run(s) in a row: {error}"),
+    "health.hint.stalled": ("không có lượt thành công từ {since}", "no successful run since {since}"),
+    "health.hint.dead": ("{n} thao tác hỏng cần người xử lý", "{n} dead action(s) need a person"),
+    "health.hint.token": ("ủy quyền hết hạn {date}", "authorisation expires {date}"),
+    "cli.times": ("giờ", "times"),
+    "cli.none": ("không có", "none"),
+    "cli.leader": ("Leader lập lịch", "scheduler leader"),
+    "cli.status.title": ("Tình trạng gian hàng", "shop status"),
+    "cli.runs.title": ("Lượt đồng bộ gần đây", "recent sync runs"),
+    "cli.requests.title": ("Yêu cầu đồng bộ lại", "resync requests"),
+    "cli.col.shop": ("gian hàng", "shop"),
+    "cli.col.state": ("trạng thái", "state"),
+    "cli.col.last_success": ("thành công cuối", "last success"),
+    "cli.col.last_outcome": ("kết quả cuối", "last outcome"),
+    "cli.col.drift": ("sai lệch mở", "open drift"),
+    "cli.col.pending": ("chờ", "pending"),
+    "cli.col.dead": ("hỏng", "dead"),
+    "cli.col.token": ("ủy quyền hết hạn", "authorisation expires"),
+    "cli.col.lease": ("đang giữ", "lease"),
+    "cli.col.kind": ("loại", "kind"),
+    "cli.col.trigger": ("kích hoạt", "trigger"),
+    "cli.col.started": ("bắt đầu", "started"),
+    "cli.col.finished": ("kết thúc", "finished"),
+    "cli.col.outcome": ("kết quả", "outcome"),
+    "cli.col.counters": ("đếm", "counters"),
+    "cli.col.requested": ("yêu cầu lúc", "requested"),
+    "cli.col.row": ("dòng", "row"),
+    "cli.col.column": ("cột", "column"),
+    "cli.col.exported": ("lúc xuất", "exported"),
+    "cli.col.now": ("hiện tại", "now"),
+    "cli.col.file": ("trong tệp", "your file"),
+    "cli.col.reason": ("lý do", "reason"),
+    "cli.conflicts.title": ("Các dòng xung đột (đã đổi từ lúc xuất)", "conflicting rows (changed since the export)"),
+    "cli.conflicts.since": ("Đã đổi từ lúc xuất", "changed since the export"),
+    "cli.conflicts.nothing": ("Không nhập gì: {n} xung đột", "nothing imported: {n} conflict(s)"),
+    "cli.conflicts.hint": (
+        "Xuất lại danh mục và sửa trên tệp mới, hoặc dùng --on-conflict merge để cộng phần bạn sửa tồn kho "
+        "vào tồn kho hiện tại.",
+        "Export the catalog again and edit the new file, or use --on-conflict merge to apply your stock "
+        "changes to today's stock.",
+    ),
+}
+
 CATALOGUE: Mapping[str, Mapping[Lang, str]] = MappingProxyType(
-    {key: MappingProxyType({"vi": vi, "en": en}) for key, (vi, en) in _ENTRIES.items()}
+    {key: MappingProxyType({"vi": vi, "en": en}) for key, (vi, en) in {**_ENTRIES, **_CLI_ENTRIES}.items()}
 )
-del _ENTRIES
+del _ENTRIES, _CLI_ENTRIES
 
 
 class UnknownLanguageError(ValueError):
@@ -269,3 +325,9 @@ class Translator:
     def has(self, key: str) -> bool:
         """True when the catalogue knows `key`."""
         return key in CATALOGUE
+
+
+def bilingual(key: str, /, **values: object) -> str:
+    """The string for `key` as "Vietnamese / English" (once when both are the same), for the operator CLI."""
+    vi, en = Translator("vi")(key, **values), Translator("en")(key, **values)
+    return vi if vi == en else f"{vi} / {en}"

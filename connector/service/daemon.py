@@ -309,9 +309,12 @@ class Daemon:
         """On taking the lead: one incremental tick now for every shop not synced within an interval."""
         status = await self._db(read_status, self.engine, self.settings, self.now())
         interval = timedelta(seconds=self.settings.scheduler.incremental_interval_s)
+        # Its own slot per leadership: the interval's slot may be used up by a run that failed before the
+        # restart (e.g. on credentials just fixed), and the catch-up run must still happen.
+        catch_up = f"catchup:{self._leader.epoch}" if self._leader is not None else None
         for shop in status.shops:
             if shop.enabled and (shop.last_success_at is None or self.now() - shop.last_success_at > interval):
-                await self.enqueue_incremental(shop.shop_id)
+                await self.enqueue_incremental(shop.shop_id, tick=catch_up)
 
     async def _as_leader(self, what: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a fenced leader write; a stale lease makes this process step down instead."""
@@ -331,9 +334,9 @@ class Daemon:
         if self._leader is not None:
             await self.poll_requests()
 
-    async def enqueue_incremental(self, shop_id: str) -> None:
-        """Enqueue this interval's incremental tick for one shop."""
-        tick = scheduler.incremental_tick(self.now(), self.settings.scheduler.incremental_interval_s)
+    async def enqueue_incremental(self, shop_id: str, tick: str | None = None) -> None:
+        """Enqueue this interval's incremental tick (or the named slot `tick`) for one shop."""
+        tick = tick or scheduler.incremental_tick(self.now(), self.settings.scheduler.incremental_interval_s)
         added = await self._as_leader(
             "enqueue",
             scheduler.enqueue_tick,

@@ -47,6 +47,20 @@ class ProductRow(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     content_hash: str = Field(index=True)
     updated_at: datetime = Field(index=True)
+    # Bumped on every change to the product, sales included; exports carry it so an import knows
+    # what the person saw (`product_revision` keeps the product as it was at each version).
+    row_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class ProductRevisionRow(SQLModel, table=True):
+    """A product as it was at one `row_version`: the base an import of an older export is merged against."""
+
+    __tablename__ = "product_revision"
+
+    sku: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    recorded_at: datetime = Field(index=True)
 
 
 class ShopRow(SQLModel, table=True):

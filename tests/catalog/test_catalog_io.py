@@ -269,7 +269,7 @@ def test_export_then_import_changes_nothing_in_the_store(engine: Engine, tmp_pat
 def test_import_updates_only_changed_rows_and_dry_run_writes_nothing(engine: Engine, tmp_path: Path) -> None:
     with session_scope(engine) as s:
         upsert_catalog(s, DEMO.producers, DEMO.products, T0)
-    rows = demo_rows()
+    rows = list(csv.DictReader(io.StringIO(export_file(engine, CatalogFormat.CSV).decode("utf-8-sig"))))
     rows[5]["stock"] = "999"
     path = tmp_path / "edit.csv"
     path.write_bytes(csv_bytes(rows))
