@@ -1,9 +1,10 @@
-"""Keep secrets out of logs written by the HTTP libraries (CWE-532).
+"""The one redaction helper: secrets never reach logs, reports, CLI output or pages (CWE-532).
 
-httpx logs every request URL at INFO, and Lazada puts `access_token`, `sign` and `app_key`
-in the query string; a DEBUG run would write them to the log. `install_log_redaction`
-puts a filter on the HTTP libraries' loggers that masks those values in the message and
-its arguments before any handler sees them.
+`redact_secrets` masks credential values wherever text may quote them: query parameters
+(`access_token=…`, Lazada's `sign` and `app_key`), `name: value` and JSON `"name": "value"`
+pairs (marketplace error echoes stored in runs and drift), bearer/basic credentials and
+passwords inside URLs. httpx logs every request URL at INFO, so `install_log_redaction` puts
+a filter on the HTTP libraries' loggers that applies it before any handler sees a record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["SecretFilter", "install_log_redaction", "redact_secrets"]
+__all__ = ["REDACTED_URL_PASSWORD", "SecretFilter", "install_log_redaction", "mask_url_password", "redact_secrets"]
 
 SECRET_PARAMS = (
     "access_token",
@@ -22,16 +23,31 @@ SECRET_PARAMS = (
     "client_secret",
     "client_id",
     "password",
+    "secret",
     "token",
+    "authorization",
 )
-_PARAM = re.compile(r"(?i)\b(" + "|".join(SECRET_PARAMS) + r")=([^&\s\"'<>]+)")
+_PAIR = re.compile(
+    r"(?i)\b(" + "|".join(SECRET_PARAMS) + r")"  # the name, as a whole word
+    r"(\s*[=:]\s*|\"\s*:\s*\")"  # name=value, name: value, "name": "value"
+    r"((?:bearer|basic)\s+)?"  # a scheme in front of the credential is masked with it
+    r"([^\s&\"',;)<>]+)"
+)
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@")
+REDACTED_URL_PASSWORD = "**********"
 HTTP_LOGGERS = ("httpx", "httpcore", "httpcore.http11", "httpcore.http2", "httpcore.connection", "httpcore.proxy")
 
 
+def mask_url_password(text: str, mask: str = REDACTED_URL_PASSWORD) -> str:
+    """`text` with the password of every `scheme://user:password@host` replaced by `mask`."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + mask + "@", text)
+
+
 def redact_secrets(text: str) -> str:
-    """`text` with secret query parameters and bearer/basic credentials masked."""
-    return _BEARER.sub(r"\1 ***", _PARAM.sub(r"\1=***", text))
+    """`text` with credential values (parameters, pairs, bearer/basic, URL passwords) masked as `***`."""
+    masked = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return mask_url_password(_BEARER.sub(r"\1 ***", masked), "***")
 
 
 class SecretFilter(logging.Filter):

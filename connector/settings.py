@@ -8,7 +8,6 @@ found in settings.toml is refused. Shop credentials are read from
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
+
+from connector.redact import REDACTED_URL_PASSWORD, mask_url_password
 
 # A settings key is a secret when any of its words is one of SECRET_WORDS, its last word is one
 # of SECRET_LAST_WORDS, or it ends with one of SECRET_SUFFIXES ("token_check_interval_s" is not).
@@ -244,8 +245,7 @@ def load_settings(path: Path | None = None) -> Settings:
         raise SettingsError(f"invalid settings from the environment: {exc}") from exc
 
 
-REDACTED = "**********"
-_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@")
+REDACTED = REDACTED_URL_PASSWORD
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
@@ -262,5 +262,5 @@ def _redact(value: Any, key: str = "") -> Any:
     if key and is_secret_key(key) and value not in (None, ""):
         return REDACTED
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(lambda m: m.group("head") + REDACTED + "@", value)
+        return mask_url_password(value)
     return value

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from connector.cli.common import console, err_console, settings_or_exit
+from connector.redact import redact_secrets
 from connector.settings import Settings
 from connector.store.models import SyncRunRow
 
@@ -121,7 +122,7 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
     from connector.cli.tables import RunLine, runs_table, times_line
     from connector.clock import utcnow
     from connector.context import AppContext
-    from connector.reports.common import local_iso, local_time, redact
+    from connector.reports.common import local_iso, local_time
     from connector.reports.i18n import bilingual
     from connector.service.resync import read_requests
 
@@ -142,7 +143,7 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
             "runs": [
                 {
                     **r.model_dump(mode="json"),
-                    "error": redact(r.error),  # run errors may quote a marketplace's echo of a credential
+                    "error": redact_secrets(r.error),  # run errors may quote a marketplace's echo of a credential
                     "started_at": local_iso(r.started_at, tz),
                     "finished_at": local_iso(r.finished_at, tz),
                 }
@@ -165,7 +166,7 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
             r.started_at,
             r.finished_at,
             r.outcome,
-            redact(r.error),
+            redact_secrets(r.error),
             r.counters,
         )
         for r in rows

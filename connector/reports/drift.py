@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, or_, select
 
 from connector.clock import aware
-from connector.reports.common import db_time, redact
+from connector.redact import redact_secrets
+from connector.reports.common import db_time
 from connector.reports.health import shop_views
 from connector.settings import Settings
 from connector.store.models import ActionRow, DriftRow, ProductRow
@@ -40,8 +41,8 @@ def _drift_item(row: DriftRow, product: ProductRow | None, marketplace: str, now
         sku=row.sku,
         product_name=product.name if product else "",
         kind=row.kind,
-        expected=redact(row.expected),
-        observed=redact(row.observed),
+        expected=redact_secrets(row.expected),
+        observed=redact_secrets(row.observed),
         first_seen=first_seen,
         last_seen=aware(row.last_seen),
         age_s=max(0, int(age)),
@@ -88,7 +89,7 @@ def _dead_actions(session: Session, shop_id: str | None, producer_of: dict[str, 
                 kind=row.kind,
                 reason=row.reason,
                 attempts=row.attempts,
-                last_error=redact(row.last_error),
+                last_error=redact_secrets(row.last_error),
                 created_at=aware(row.created_at),
                 updated_at=aware(row.updated_at),
             )

@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from adapters.errors import AuthExpired, AuthFailed
 from connector.clock import aware, expiring_soon
-from connector.reports.common import redact
+from connector.redact import redact_secrets
 from connector.settings import Settings
 from connector.store.models import ActionRow, DriftRow, ShopRow, SyncRunRow
 
@@ -85,7 +85,7 @@ def _view(row: ShopRow | None, **identity: object) -> ShopView:
     return ShopView(
         **identity,  # type: ignore[arg-type]
         last_success_at=aware(row.last_success_at) if row else None,
-        last_error=redact(row.last_error) if row else "",
+        last_error=redact_secrets(row.last_error) if row else "",
         token_expires_at=aware(row.token_expires_at) if row else None,
         refresh_expires_at=aware(row.refresh_expires_at) if row else None,
     )

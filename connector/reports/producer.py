@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from connector.clock import aware
-from connector.reports.common import TOKEN_WARNING_DAYS, UnknownProducerError, local_today, redact
+from connector.redact import redact_secrets
+from connector.reports.common import TOKEN_WARNING_DAYS, UnknownProducerError, local_today
 from connector.reports.health import ShopView, shop_views
 from connector.reports.i18n import Lang, Translator
 from connector.settings import Settings
@@ -103,7 +104,7 @@ def _classify(f: _Facts, t: Translator) -> tuple[ListingState, datetime | None, 
         text = t("inactive.cert_expired", date=p.certificate.expires.isoformat())
         return ListingState.CERT_EXPIRED, None, "", "", "cert_expired", text
     if b is not None and b.qc_status == "rejected":
-        reason, field = redact(b.qc_reason), b.qc_field
+        reason, field = redact_secrets(b.qc_reason), b.qc_field
         text = t("reason.rejected_field", field=field, reason=reason) if field else t("reason.rejected", reason=reason)
         return ListingState.REJECTED, aware(b.qc_since), reason, field, "", text
     if b is not None and b.qc_status == "pending":
@@ -292,5 +293,5 @@ def _pair_facts(
         .where(ActionRow.state == "dead", col(ActionRow.sku).in_(skus), col(ActionRow.shop_id).in_(shop_ids))
         .order_by(col(ActionRow.updated_at))
     ):
-        dead[(a.shop_id, a.sku)] = redact(a.last_error) or a.kind
+        dead[(a.shop_id, a.sku)] = redact_secrets(a.last_error) or a.kind
     return bindings, dict(drifts), dead

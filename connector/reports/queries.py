@@ -7,7 +7,7 @@ Every function here reads; none writes. They take an open session, the settings 
 
 from __future__ import annotations
 
-from connector.reports.common import TOKEN_WARNING_DAYS, UnknownProducerError, db_time, local_today, redact
+from connector.reports.common import TOKEN_WARNING_DAYS, UnknownProducerError, db_time, local_today
 from connector.reports.drift import DEFAULT_DRIFT_PERIOD, drift_report, drift_timeline
 from connector.reports.health import PENDING_ACTION_STATES, ShopView, shop_views
 from connector.reports.producer import producer_exists, producer_ids, producer_report
@@ -27,7 +27,6 @@ __all__ = [
     "producer_exists",
     "producer_ids",
     "producer_report",
-    "redact",
     "run_history",
     "shop_views",
     "shops_report",

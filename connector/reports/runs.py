@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from connector.clock import aware
-from connector.reports.common import redact
+from connector.redact import redact_secrets
 from connector.store.models import SyncRunRow
 from schemas.report import RunRecord, RunsReport
 
@@ -33,7 +33,7 @@ def run_history(session: Session, *, now: datetime, shop_id: str | None = None, 
                 finished_at=finished,
                 duration_s=round((finished - started).total_seconds(), 3) if finished else None,
                 outcome=row.outcome,
-                error=redact(row.error),
+                error=redact_secrets(row.error),
                 counters=dict(row.counters),
             )
         )

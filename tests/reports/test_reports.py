@@ -19,6 +19,7 @@ from report_world import (
 )
 from sqlalchemy.engine import Engine
 
+from connector.redact import redact_secrets
 from connector.reports import queries as reports
 from connector.settings import Settings
 from connector.store import session_scope
@@ -136,10 +137,17 @@ def test_reports_never_carry_secrets(world_engine: Engine, settings: Settings) -
         ('{"app_secret": "s3cr3t"}', '{"app_secret": "***"}'),
         ("Authorization: Bearer eyJhbGciOi.x.y", "Authorization: ***"),
         ("400 category not allowed", "400 category not allowed"),
+        (
+            "GET /products/get?app_key=123&sign=ABCD&sign_method=sha256",
+            "GET /products/get?app_key=***&sign=***&sign_method=sha256",
+        ),
+        ("client_id: 42, token=t0k", "client_id: ***, token=***"),
+        ("postgresql://ocop:hunter2@db/ocop failed", "postgresql://ocop:***@db/ocop failed"),
+        ("header Basic dXNlcjpwYXNz sent", "header Basic *** sent"),
     ],
 )
 def test_redact(text: str, expected: str) -> None:
-    assert reports.redact(text) == expected
+    assert redact_secrets(text) == expected
 
 
 def test_unknown_producer_is_an_error(world_engine: Engine, settings: Settings) -> None:
