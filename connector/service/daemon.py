@@ -44,7 +44,7 @@ from connector.settings import Settings
 from connector.store import leases
 from connector.store.leases import LEADER_LEASE, DaemonFileLock, Lease, StaleLeaseError, check_fence, shop_lease
 from connector.store.states import TickOutcome
-from connector.web.api import build_api
+from connector.web.app import build_api
 from schemas.sync import RunKind, RunSummary, RunTrigger
 
 log = logging.getLogger("ocop_sync.daemon")

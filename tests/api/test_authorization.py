@@ -19,7 +19,8 @@ from sqlmodel import select
 from connector.context import AppContext
 from connector.store import session_scope
 from connector.store.models import ResyncRequestRow
-from connector.web.api import COOKIE_NAME, build_api
+from connector.web.access import COOKIE_NAME
+from connector.web.app import build_api
 
 OPERATOR_ONLY = {"operator": 200, "a": 403, "b": 403, "none": 401, "revoked": 401}
 A_ONLY = {"operator": 200, "a": 200, "b": 404, "none": 401, "revoked": 401}
