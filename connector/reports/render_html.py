@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from connector.reports.formatting import DEFAULT_TZ, Formatter, PageLinks, lines_by_sku
+from connector.reports.formatting import (
+    DEFAULT_TZ,
+    Formatter,
+    PageLinks,
+    first_sku_by_state,
+    lines_by_sku,
+    needing_action,
+    products_by_urgency,
+)
 from connector.reports.i18n import Lang, Translator
-from schemas.report import DriftPoint, DriftReport, ProducerReport, RunsReport, ShopsReport
+from schemas.report import DriftItem, DriftPoint, DriftReport, ProducerReport, RunsReport, ShopsReport
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -31,8 +44,11 @@ def render_page(template: str, *, lang: Lang, tz: str = DEFAULT_TZ, **context: A
     t, f = Translator(lang), Formatter(lang, tz)
     context.setdefault("page", None)
     context.setdefault("title", "ocop-sync")
+    context.setdefault("login", None)
+    context.setdefault("own_url", None)
     helpers: Mapping[str, Callable[..., Any]] = {
         "t": t, "has": t.has, "dt": f.dt, "vnd": f.vnd, "num": f.num, "age": f.age, "kind_text": f.kind,
+        "value": f.value, "dval": f.drift_value,
     }  # fmt: skip
     return _environment().get_template(template).render(lang=lang, **helpers, **context)
 
@@ -40,20 +56,79 @@ def render_page(template: str, *, lang: Lang, tz: str = DEFAULT_TZ, **context: A
 def producer_html(report: ProducerReport, *, tz: str = DEFAULT_TZ, page: PageLinks | None = None) -> str:
     """The producer report as one self-contained HTML page (phone-friendly, prints well)."""
     t = Translator(report.lang)
+    products = products_by_urgency(report)
     return render_page(
         "producer.html",
         lang=report.lang,
         tz=tz,
         r=report,
+        products=products,
+        needs_action=needing_action(report),
+        first_sku=first_sku_by_state(products, report.listings),
         lines_by_sku=lines_by_sku(report.listings),
         title=t("title.producer", name=report.producer.name),
         page=page,
     )
 
 
-def drift_html(report: DriftReport, lang: Lang = "vi", *, tz: str = DEFAULT_TZ, page: PageLinks | None = None) -> str:
-    """The drift report as one self-contained HTML page."""
-    return render_page("drift.html", lang=lang, tz=tz, r=report, title=Translator(lang)("title.drift"), page=page)
+@dataclass(frozen=True)
+class DriftPaging:
+    """Which slice of open drift a served drift page shows, and the filters that select it."""
+
+    page: int = 1
+    per_page: int = 50
+    kind: str = ""
+    shop: str = ""
+    lang: str = ""
+    shops: tuple[str, ...] = ()
+
+    def url(self, page: int, **change: str) -> str:
+        """The drift page `page` with these filters (`kind=...`, `shop=...` override the current ones)."""
+        params = {"kind": self.kind, "shop": self.shop, "lang": self.lang} | change | {"page": str(page)}
+        return "/drift?" + urlencode({k: v for k, v in params.items() if v and not (k == "page" and v == "1")})
+
+
+@dataclass(frozen=True)
+class DriftView:
+    """The open items on this page, the pager, and resolved drift counted by local day and kind."""
+
+    items: list[DriftItem]
+    total: int
+    first: int
+    last: int
+    page: int
+    pages: int
+    resolved_by_day: list[tuple[str, str, int]]
+
+
+def drift_view(report: DriftReport, paging: DriftPaging, tz: str) -> DriftView:
+    """Filter open drift by kind, cut out one page (open first), and collapse resolved drift by day and kind."""
+    matching = [d for d in report.open if not paging.kind or d.kind == paging.kind]
+    pages = max(1, math.ceil(len(matching) / paging.per_page))
+    page = min(max(1, paging.page), pages)
+    start = (page - 1) * paging.per_page
+    items = matching[start : start + paging.per_page]
+    zone = ZoneInfo(tz)
+    counts = Counter(
+        (d.resolved_at.astimezone(zone).date().isoformat(), d.kind) for d in report.resolved if d.resolved_at
+    )
+    by_day = sorted(((day, kind, n) for (day, kind), n in counts.items()), key=lambda x: (x[0], x[1]), reverse=True)
+    return DriftView(items, len(matching), start + 1 if items else 0, start + len(items), page, pages, by_day)
+
+
+def drift_html(
+    report: DriftReport,
+    lang: Lang = "vi",
+    *,
+    tz: str = DEFAULT_TZ,
+    page: PageLinks | None = None,
+    paging: DriftPaging | None = None,
+) -> str:
+    """The drift report as one self-contained HTML page; served, a page of open drift with filters."""
+    paging = paging or DriftPaging(per_page=max(1, len(report.open)))
+    view = drift_view(report, paging, tz)
+    title = Translator(lang)("title.drift")
+    return render_page("drift.html", lang=lang, tz=tz, r=report, v=view, paging=paging, title=title, page=page)
 
 
 def runs_html(report: RunsReport, lang: Lang = "vi", *, tz: str = DEFAULT_TZ) -> str:

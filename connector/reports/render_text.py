@@ -9,9 +9,19 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from connector.reports.formatting import DEFAULT_TZ, Formatter, csv_safe, lines_by_sku
+from connector.reports.formatting import (
+    DEFAULT_TZ,
+    Formatter,
+    csv_safe,
+    lines_by_sku,
+    needing_action,
+    products_by_urgency,
+)
 from connector.reports.i18n import Lang, Translator
 from schemas.report import DriftItem, DriftReport, ProducerReport, RunsReport
+
+MD_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"} | {c: "\\" + c for c in "\\`*_[]()!|~"})
+MD_BLOCK_STARTS = ("#", "+", "-", "=")
 
 
 def to_json(report: BaseModel) -> str:
@@ -46,7 +56,7 @@ def producer_csv(report: ProducerReport) -> str:
     rows = (
         [
             line.sku, line.product_name, line.shop_id, line.marketplace, line.state_text, _iso(line.since),
-            line.reason_text, line.field, line.catalog_price_vnd, line.sent_price_vnd, line.observed_price_vnd,
+            line.reason_text, t.field(line.field), line.catalog_price_vnd, line.sent_price_vnd, line.observed_price_vnd,
             line.catalog_stock, line.sent_stock, line.observed_stock, _iso(line.last_success_at), line.next_step,
         ]
         for line in report.listings
@@ -68,7 +78,8 @@ def drift_csv(report: DriftReport, lang: Lang = "vi") -> str:
 
     def drift_rows(section: str, items: Sequence[DriftItem]) -> list[list[object]]:
         return [
-            [t(section), fmt.kind(d.kind), d.shop_id, d.producer_id or "", d.sku, d.expected, d.observed,
+            [t(section), fmt.kind(d.kind), d.shop_id, d.producer_id or "", d.sku, fmt.drift_value(d.kind, d.expected),
+             fmt.drift_value(d.kind, d.observed),
              _iso(d.first_seen), d.age_s, _iso(d.resolved_at), ""]
             for d in items
         ]  # fmt: skip
@@ -77,8 +88,8 @@ def drift_csv(report: DriftReport, lang: Lang = "vi") -> str:
     rows += drift_rows("section.silent", report.silent_failures)
     rows += drift_rows("section.resolved_short", report.resolved)
     rows += [
-        [t("section.dead"), a.kind, a.shop_id, a.producer_id or "", a.sku, "", "", _iso(a.created_at), "",
-         "", a.last_error]
+        [t("section.dead"), fmt.value("action", a.kind), a.shop_id, a.producer_id or "", a.sku, "", "",
+         _iso(a.created_at), "", "", a.last_error]
         for a in report.dead_actions
     ]  # fmt: skip
     return _csv(header, rows)
@@ -86,22 +97,26 @@ def drift_csv(report: DriftReport, lang: Lang = "vi") -> str:
 
 def runs_csv(report: RunsReport, lang: Lang = "vi") -> str:
     """One row per run."""
-    t = Translator(lang)
+    t, fmt = Translator(lang), Formatter(lang)
     header = [t(k) for k in ("col.run", "col.shop", "col.kind", "col.trigger", "col.started", "col.duration",
                              "col.outcome", "col.writes", "col.error")]  # fmt: skip
     rows = (
-        [r.id, r.shop_id, r.kind, r.trigger, _iso(r.started_at), r.duration_s, r.outcome,
-         r.counters.get("writes", ""), r.error]
+        [r.id, r.shop_id, fmt.value("run_kind", r.kind), fmt.value("trigger", r.trigger), _iso(r.started_at),
+         r.duration_s, fmt.value("outcome", r.outcome), r.counters.get("writes", ""), r.error]
         for r in report.runs
     )  # fmt: skip
     return _csv(header, rows)
 
 
 def md_cell(value: object) -> str:
-    """A Markdown table cell: pipes escaped, HTML neutralised, one line."""
+    """Text as inert Markdown on one line: no link, image, code, emphasis, HTML or table cell break.
+
+    Catalog and marketplace text reaches reports, so `[x](http://evil)` must not become a link nor
+    `![i](x)` an image fetched by the reader's mail client.
+    """
     text = "—" if value is None or value == "" else str(value)
-    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-    return " ".join(text.split())
+    text = " ".join(text.translate(MD_ESCAPES).split())
+    return "\\" + text if text.startswith(MD_BLOCK_STARTS) else text
 
 
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
@@ -117,6 +132,10 @@ def producer_markdown(report: ProducerReport, tz: str = DEFAULT_TZ) -> str:
     out = [f"# {md_cell(t('title.producer', name=p.name))}", ""]
     out += [md_cell(t("producer_line", name=p.name, id=p.id, province=p.province)), ""]
     out += [md_cell(t("generated_at", at=f.dt(report.generated_at))), "", f"## {t('section.summary')}", ""]
+    out += [md_cell(t("summary.counts", products=len(report.products), listings=len(report.listings))), ""]
+    if needs := needing_action(report):
+        out += [md_cell(t("summary.needs_action", n=len(needs))), ""]
+    out += [f"{t('summary.listings_by_state')}:", ""]
     out += [f"- {t('state.' + state)}: {n}" for state, n in report.summary.items() if n] + [""]
     if report.shop_problems:
         out += [f"## {t('section.shop_problems')}", ""]
@@ -135,7 +154,7 @@ def producer_markdown(report: ProducerReport, tz: str = DEFAULT_TZ) -> str:
         out.append(t("none"))
     out += ["", f"## {t('section.listings')}", ""]
     by_sku = lines_by_sku(report.listings)
-    for product in report.products:
+    for product in products_by_urgency(report):
         out += [f"### {md_cell(product.name)} ({md_cell(product.sku)})", ""]
         out += _md_table(
             [t("col.marketplace"), t("col.state"), t("col.reason"), t("col.price_sent"), t("col.price_observed"),
@@ -155,7 +174,7 @@ def drift_markdown(report: DriftReport, lang: Lang = "vi", tz: str = DEFAULT_TZ)
     t, f = Translator(lang), Formatter(lang, tz)
     out = [f"# {t('title.drift')}", "", t("generated_at", at=f.dt(report.generated_at)), ""]
     out += [f"## {t('section.open_drift')} ({report.open_count})", ""]
-    out += [f"- {f.kind(kind)}: {n}" for kind, n in report.open_by_kind.items()] + [""]
+    out += [f"- {md_cell(f.kind(kind))}: {n}" for kind, n in report.open_by_kind.items()] + [""]
 
     def table(items: Sequence[DriftItem]) -> list[str]:
         if not items:
@@ -163,8 +182,8 @@ def drift_markdown(report: DriftReport, lang: Lang = "vi", tz: str = DEFAULT_TZ)
         return [*_md_table(
             [t("col.kind"), t("col.shop"), t("col.producer"), t("col.sku"), t("col.expected"), t("col.observed"),
              t("col.first_seen"), t("col.age")],
-            ([f.kind(d.kind), d.shop_id, d.producer_id, d.sku, d.expected, d.observed, f.dt(d.first_seen),
-              f.age(d.age_s)] for d in items),
+            ([f.kind(d.kind), d.shop_id, d.producer_id, d.sku, f.drift_value(d.kind, d.expected),
+              f.drift_value(d.kind, d.observed), f.dt(d.first_seen), f.age(d.age_s)] for d in items),
         ), ""]  # fmt: skip
 
     out += table(report.open)
@@ -172,7 +191,7 @@ def drift_markdown(report: DriftReport, lang: Lang = "vi", tz: str = DEFAULT_TZ)
     if report.dead_actions:
         out += _md_table(
             [t("col.shop"), t("col.sku"), t("col.action"), t("col.attempts"), t("col.error")],
-            ([a.shop_id, a.sku, a.kind, a.attempts, a.last_error] for a in report.dead_actions),
+            ([a.shop_id, a.sku, f.value("action", a.kind), a.attempts, a.last_error] for a in report.dead_actions),
         )
         out.append("")
     else:
@@ -190,7 +209,7 @@ def runs_markdown(report: RunsReport, lang: Lang = "vi", tz: str = DEFAULT_TZ) -
     out += _md_table(
         [t("col.run"), t("col.shop"), t("col.kind"), t("col.trigger"), t("col.started"), t("col.duration"),
          t("col.outcome"), t("col.writes"), t("col.error")],
-        ([r.id, r.shop_id, r.kind, r.trigger, f.dt(r.started_at), r.duration_s, r.outcome,
-          r.counters.get("writes", ""), r.error] for r in report.runs),
+        ([r.id, r.shop_id, f.value("run_kind", r.kind), f.value("trigger", r.trigger), f.dt(r.started_at),
+          r.duration_s, f.value("outcome", r.outcome), r.counters.get("writes", ""), r.error] for r in report.runs),
     )  # fmt: skip
     return "\n".join(out) + "\n"

@@ -1,35 +1,40 @@
-"""Who is calling: principals resolved from a bearer token or the sign-in cookie, as FastAPI dependencies.
+"""Who is calling: the identity the gate (`connector.web.guard`) found, as FastAPI dependencies.
 
 API dependencies answer failures with JSON (401/403); page dependencies raise `PageError`, which
-the app answers with an HTML page (a sign-in form for 401).
+the app answers with an HTML page (a sign-in form for 401, a way to one's own page for 403).
+API writes need the `Authorization: Bearer` header: a session cookie alone is refused, so another
+site cannot make a signed-in browser trigger a resync.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import datetime
-from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import HTTPException, Request
 from sqlmodel import Session
 
 from connector.clock import aware
 from connector.context import AppContext
 from connector.reports.i18n import Lang, parse_lang
+from connector.store import session_scope
 from connector.web.auth import Principal, authenticate
+from connector.web.guard import FailureLimiter, Identity
+from connector.web.sessions import SESSION_COOKIE, csrf_for_session, session_principal
 
-COOKIE_NAME = "ocop_sync_token"
-bearer = HTTPBearer(auto_error=False, description="An operator or producer token from `ocop-sync token create`.")
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+CSRF_COOKIE = "ocop_sync_csrf"
 
 
 class PageError(Exception):
     """An authentication or authorization failure on a page, answered with an HTML page."""
 
-    def __init__(self, status: int, next_url: str = "/") -> None:
+    def __init__(self, status: int, next_url: str = "/", principal: Principal | None = None) -> None:
         super().__init__(status)
         self.status = status
         self.next_url = next_url
+        self.principal = principal
 
 
 def utc_or_422(moment: datetime | None) -> datetime | None:
@@ -40,12 +45,24 @@ def utc_or_422(moment: datetime | None) -> datetime | None:
         raise HTTPException(422, "since is out of range") from exc
 
 
-def _token_of(request: Request, credentials: HTTPAuthorizationCredentials | None, *, allow_cookie: bool) -> str:
-    if credentials is not None and credentials.scheme.lower() == "bearer":
-        return credentials.credentials
-    if allow_cookie:
-        return request.cookies.get(COOKIE_NAME, "")
-    return ""
+def identity_of(request: Request) -> Identity:
+    """The identity the gate attached to this request (anonymous if none)."""
+    identity = getattr(request.state, "identity", None)
+    return identity if isinstance(identity, Identity) else Identity()
+
+
+def same_origin(request: Request) -> bool:
+    """False when the browser says the form was sent from another site (Origin, else Referer)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is None:
+        return True  # not a browser form post (a browser sends Origin on every POST); the form token decides
+    host = request.headers.get("host", "")
+    return bool(host) and urlsplit(source).netloc.lower() == host.lower()
+
+
+def tokens_match(presented: str, expected: str) -> bool:
+    """Constant-time comparison of a form token with the expected one (both non-empty)."""
+    return bool(presented) and bool(expected) and hmac.compare_digest(presented, expected)
 
 
 class Access:
@@ -53,6 +70,8 @@ class Access:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
+        web = ctx.settings.web
+        self.limiter = FailureLimiter(web.auth_failure_limit, web.auth_failure_window_s)
 
     def session(self) -> Session:
         """A read session on the store (objects stay usable after commit)."""
@@ -63,36 +82,59 @@ class Access:
         return parse_lang(lang or self.ctx.settings.reports.lang)
 
     def resolve(self, token: str) -> Principal | None:
-        """The principal of a token, or None when unknown or revoked."""
+        """The principal of an API token, or None when unknown or revoked."""
         with self.session() as s:
             return authenticate(s, token)
 
-    def api_principal(self, request: Request, credentials: Credentials) -> Principal:
-        """Any authenticated caller (the cookie counts only on GET), else 401."""
-        token = _token_of(request, credentials, allow_cookie=request.method == "GET")
-        principal = self.resolve(token) if token else None
-        if principal is None:
-            raise HTTPException(401, "missing, unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
-        return principal
+    def identify(self, bearer: str, session_id: str) -> Identity:
+        """The caller presenting a bearer token (first) or a session id; anonymous when neither is valid."""
+        if bearer:
+            return Identity(self.resolve(bearer), "bearer")
+        with session_scope(self.ctx.engine) as s:
+            return Identity(session_principal(s, session_id, now=self.ctx.clock()), "session")
 
-    def api_operator(self, request: Request, credentials: Credentials) -> Principal:
+    # ---------------------------------------------------------------- CSRF
+
+    @staticmethod
+    def login_csrf(request: Request) -> tuple[str, bool]:
+        """The sign-in form token (the double-submit cookie's value) and whether the cookie must be set."""
+        current = request.cookies.get(CSRF_COOKIE, "")
+        if 20 <= len(current) <= 64 and current.isascii():
+            return current, False
+        return secrets.token_urlsafe(24), True
+
+    @staticmethod
+    def logout_csrf(request: Request) -> str:
+        """The sign-out form token of the current session ("" without one)."""
+        from_cookie = request.cookies.get(SESSION_COOKIE, "")
+        return csrf_for_session(from_cookie) if from_cookie else ""
+
+    # ---------------------------------------------------------------- dependencies
+
+    def api_principal(self, request: Request) -> Principal:
+        """Any authenticated caller (a session cookie counts only on reads), else 401."""
+        identity = identity_of(request)
+        if identity.principal is None or (request.method not in ("GET", "HEAD") and identity.via != "bearer"):
+            raise HTTPException(401, "missing, unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        return identity.principal
+
+    def api_operator(self, request: Request) -> Principal:
         """An operator, else 401/403."""
-        principal = self.api_principal(request, credentials)
+        principal = self.api_principal(request)
         if not principal.is_operator:
             raise HTTPException(403, "operator token required")
         return principal
 
-    def page_principal(self, request: Request, credentials: Credentials) -> Principal:
+    def page_principal(self, request: Request) -> Principal:
         """Any authenticated reader of a page, else a 401 page offering the sign-in form."""
-        token = _token_of(request, credentials, allow_cookie=True)
-        principal = self.resolve(token) if token else None
+        principal = identity_of(request).principal
         if principal is None:
             raise PageError(401, request.url.path)
         return principal
 
-    def page_operator(self, request: Request, credentials: Credentials) -> Principal:
-        """An operator reading a page, else a 401/403 page."""
-        principal = self.page_principal(request, credentials)
+    def page_operator(self, request: Request) -> Principal:
+        """An operator reading a page, else a 401 page, or a 403 page pointing a producer to their own."""
+        principal = self.page_principal(request)
         if not principal.is_operator:
-            raise PageError(403)
+            raise PageError(403, principal=principal)
         return principal

@@ -1,10 +1,9 @@
 """The web app factory: the JSON API and HTML pages behind one authentication layer and protective headers.
 
-Authentication: `Authorization: Bearer <token>` on every request. Pages (and GET API calls) also
-accept the `ocop_sync_token` cookie, which `POST /login` sets (HttpOnly, SameSite=Strict) from a
-token pasted into the login form, so a browser never carries the token in a URL. `POST` API
-calls need the header (the cookie alone is refused, which rules out cross-site request forgery).
-Authorization is per route: see `connector.web.api` and `connector.web.pages`.
+Authentication happens in `connector.web.guard` before any body is read: `Authorization: Bearer
+<token>`, or for pages (and GET API calls) the session cookie that signing in at `/login` starts
+(a random id stored hashed, never the token; see `connector.web.sessions`). `POST` API calls need
+the header. Authorization is per route: see `connector.web.api` and `connector.web.pages`.
 """
 
 from __future__ import annotations
@@ -15,17 +14,16 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
 from connector.context import AppContext
-from connector.reports.i18n import Translator
-from connector.reports.render_html import render_page
-from connector.web.access import Access, PageError
+from connector.web.access import Access, PageError, identity_of
 from connector.web.api import ResyncHook, api_router
-from connector.web.pages import pages_router
+from connector.web.guard import Guard
+from connector.web.pages import message_page, pages_router, sign_in_page
 
 API_VERSION = "1"
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make Chromium send `Origin: null` on our own forms
     "X-Frame-Options": "DENY",
 }
 _HTML_CSP = (
@@ -51,7 +49,6 @@ def build_api(ctx: AppContext, *, extra_routers: Sequence[APIRouter] = (), resyn
         redirect_slashes=False,  # its redirect would be built from the Host header
     )
     access = Access(ctx)
-    tz = ctx.settings.scheduler.timezone
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], object]) -> Response:
@@ -65,14 +62,13 @@ def build_api(ctx: AppContext, *, extra_routers: Sequence[APIRouter] = (), resyn
 
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError) -> HTMLResponse:
-        lang = access.default_lang(None)
-        t = Translator(lang)
-        key = {401: "error.unauthorized", 403: "error.forbidden"}.get(exc.status, "error.not_found")
-        login = {"action": "/login", "next": exc.next_url} if exc.status == 401 else None
-        html = render_page("message.html", lang=lang, tz=tz, title=t(key), message="", login=login)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return HTMLResponse(html, status_code=exc.status, headers=headers)
+        if exc.status == 401:
+            return sign_in_page(access, request, status=401, next_url=exc.next_url)
+        return message_page(access, request, exc.status, identity_of(request).principal)
 
+    app.add_middleware(
+        Guard, identify=access.identify, limiter=access.limiter, max_body_bytes=ctx.settings.web.max_body_bytes
+    )
     app.include_router(api_router(ctx, access, resync))
     app.include_router(pages_router(ctx, access))
     for router in extra_routers:
