@@ -17,10 +17,12 @@ from sqlmodel import select
 
 from connector.context import AppContext
 from connector.reports.render_text import md_cell
-from connector.settings import WebSettings
+from connector.service.daemon import EXIT_STARTUP_FAILED, run_daemon
+from connector.settings import DaemonSettings, WebSettings
 from connector.store import make_engine, session_scope
 from connector.store.models import WebSessionRow
 from connector.web.app import build_api
+from connector.web.auth import revoke_token
 from connector.web.binding import PublicBindError, check_bind, is_loopback
 from connector.web.guard import FailureLimiter
 from connector.web.sessions import SESSION_COOKIE
@@ -142,8 +144,6 @@ def test_the_api_token_as_cookie_is_not_a_session(client: TestClient, tokens: To
 
 
 def test_revoking_the_token_ends_its_sessions(client: TestClient, tokens: Tokens, ctx: AppContext) -> None:
-    from connector.web.auth import revoke_token
-
     sign_in(client, tokens.producer_a)
     assert client.get(f"/producers/{A}").status_code == 200
     with session_scope(ctx.engine) as s:
@@ -256,3 +256,13 @@ def test_failure_window_slides() -> None:
     assert limiter.retry_after_s("10.0.0.1") == 61
     now["t"] += 60.5
     assert not limiter.blocked("10.0.0.1")
+
+
+def test_the_daemon_refuses_a_public_address_without_the_setting(
+    ctx: AppContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    public = ctx.settings.model_copy(update={"daemon": DaemonSettings(host="0.0.0.0", port=0)})
+    public_ctx = AppContext(public, ctx.engine, ctx.registry, ctx.sandbox_hub, clock=ctx.clock)
+    with caplog.at_level(logging.ERROR):
+        assert run_daemon(public_ctx) == EXIT_STARTUP_FAILED
+    assert "refusing to serve plain HTTP on '0.0.0.0'" in caplog.text and "allow_public_bind" in caplog.text
