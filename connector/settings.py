@@ -101,6 +101,19 @@ class DaemonSettings(BaseModel):
     worker_name: str = ""
 
 
+class WebSettings(BaseModel):
+    """The HTTP pages and API the daemon serves: exposure, sessions and abuse limits."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    allow_public_bind: bool = False  # serve on a non-loopback address (put TLS in front of it)
+    https: bool = False  # reached through an https proxy: session cookies get the Secure flag
+    max_body_bytes: int = Field(default=16_384, ge=1_024)
+    session_ttl_s: float = Field(default=12 * 3600.0, gt=0)
+    auth_failure_limit: int = Field(default=10, ge=1)
+    auth_failure_window_s: float = Field(default=300.0, gt=0)
+
+
 class ReportSettings(BaseModel):
     """Producer report delivery."""
 
@@ -156,6 +169,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = SyncSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     daemon: DaemonSettings = DaemonSettings()
+    web: WebSettings = WebSettings()
     reports: ReportSettings = ReportSettings()
     shops: tuple[ShopSettings, ...] = ()
 

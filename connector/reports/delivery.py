@@ -81,7 +81,7 @@ def deliver_producer_reports(ctx: AppContext, *, lang: Lang | None = None) -> li
             report = reports.producer_report(session, ctx.settings, producer_id, now=now, lang=language)
             html = producer_html(report, tz=tz)
             path = report_path(config.out_dir, producer_id, day)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             path.write_text(html, encoding="utf-8")
             written.append(path)
             recipient = contacts[producer_id]

@@ -122,6 +122,93 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "drift.qc_pending": ("Chờ duyệt", "Pending review"),
     "drift.qc_rejected": ("Bị từ chối", "Rejected"),
     "drift.cert_expired": ("Giấy chứng nhận hết hạn", "Certificate expired"),
+    # --- enum values shown to people (run kinds, triggers, outcomes, actions, listing values) ---
+    "run_kind.incremental": ("Đồng bộ nhanh (phần thay đổi)", "Incremental"),
+    "run_kind.full": ("Đồng bộ toàn bộ", "Full"),
+    "trigger.schedule": ("Theo lịch", "Schedule"),
+    "trigger.manual": ("Yêu cầu thủ công", "Manual"),
+    "trigger.catalog_change": ("Danh mục thay đổi", "Catalog change"),
+    "outcome.running": ("Đang chạy", "Running"),
+    "outcome.converged": ("Đã khớp hoàn toàn", "Converged"),
+    "outcome.partial": ("Khớp một phần", "Partial"),
+    "outcome.dead_actions": ("Có thao tác thất bại", "Dead actions"),
+    "outcome.blocked": ("Bị chặn bởi cơ chế an toàn", "Blocked by a safety guard"),
+    "outcome.failed": ("Thất bại", "Failed"),
+    "outcome.interrupted": ("Bị gián đoạn", "Interrupted"),
+    "action.create": ("Đăng sản phẩm mới", "Create listing"),
+    "action.update_content": ("Cập nhật nội dung", "Update content"),
+    "action.set_price_stock": ("Cập nhật giá và tồn kho", "Set price and stock"),
+    "action.deactivate": ("Ẩn sản phẩm", "Deactivate"),
+    "action.reactivate": ("Bật lại sản phẩm", "Reactivate"),
+    "action_state.pending": ("Chờ thực hiện", "Pending"),
+    "action_state.in_flight": ("Đang gửi", "In flight"),
+    "action_state.done": ("Đã xong", "Done"),
+    "action_state.failed": ("Thất bại tạm thời", "Failed (will retry)"),
+    "action_state.dead": ("Thất bại, cần người xử lý", "Dead (needs a person)"),
+    "action_state.superseded": ("Không còn cần", "Superseded"),
+    "value.listed": ("Có trên sàn", "Listed"),
+    "value.active": ("Đang bán", "Active"),
+    "value.inactive": ("Đang ẩn", "Inactive"),
+    "value.deleted": ("Đã xoá", "Deleted"),
+    "value.approved": ("Đã duyệt", "Approved"),
+    "value.pending": ("Chờ duyệt", "Pending"),
+    "value.rejected": ("Bị từ chối", "Rejected"),
+    "value.ok": ("Thành công", "OK"),
+    "value.failed": ("Thất bại", "Failed"),
+    "tick.pending": ("Chờ chạy", "Pending"),
+    "tick.running": ("Đang chạy", "Running"),
+    "tick.done": ("Đã xong", "Done"),
+    "tick.failed": ("Thất bại", "Failed"),
+    "tick.error": ("Lỗi khi chạy", "Error"),
+    "tick.deadline": ("Quá thời hạn", "Deadline exceeded"),
+    "tick.stale": ("Mất quyền xử lý gian hàng", "Lease lost"),
+    "problem_kind.connection_error": ("Lỗi kết nối", "Connection error"),
+    "problem_kind.token_expired": ("Hết quyền truy cập", "Access expired"),
+    "problem_kind.token_expiring": ("Sắp hết quyền truy cập", "Access expiring"),
+    "problem_kind.never_synced": ("Chưa đồng bộ lần nào", "Never synced"),
+    # --- catalog field names, as a producer knows them --------------------------------------
+    "field.images": ("Hình ảnh sản phẩm", "product images"),
+    "field.name": ("Tên sản phẩm", "product name"),
+    "field.description": ("Mô tả sản phẩm", "product description"),
+    "field.price": ("Giá bán", "price"),
+    "field.price_vnd": ("Giá bán", "price"),
+    "field.stock": ("Tồn kho", "stock"),
+    "field.category": ("Ngành hàng", "category"),
+    "field.certificate": ("Giấy chứng nhận OCOP", "OCOP certificate"),
+    "field.brand": ("Thương hiệu", "brand"),
+    "field.weight": ("Khối lượng", "weight"),
+    "field.weight_g": ("Khối lượng", "weight"),
+    "field.package": ("Quy cách đóng gói", "packaging"),
+    "field.unit": ("Đơn vị tính", "unit"),
+    "field.ingredients": ("Thành phần", "ingredients"),
+    "field.expiry": ("Hạn sử dụng", "shelf life"),
+    "field.shelf_life_days": ("Hạn sử dụng", "shelf life"),
+    "field.origin": ("Xuất xứ", "origin"),
+    "field.title": ("Tên sản phẩm", "product name"),
+    "field.attributes": ("Thuộc tính sản phẩm", "product attributes"),
+    "field.barcode": ("Mã vạch", "barcode"),
+    "field.sku": ("Mã SKU", "SKU"),
+    # --- producer page ----------------------------------------------------------------------
+    "summary.counts": (
+        "{products} sản phẩm · {listings} lượt đăng bán (mỗi sản phẩm trên mỗi gian hàng)",
+        "{products} products · {listings} listings (each product on each shop)",
+    ),
+    "summary.listings_by_state": ("Lượt đăng bán theo tình trạng", "Listings by status"),
+    "summary.needs_action": (
+        "{n} sản phẩm cần bạn xử lý — xem ở đầu danh sách.",
+        "{n} products need your action — listed first below.",
+    ),
+    "section.needs_action": ("Cần xử lý", "Needs action"),
+    # --- drift page -------------------------------------------------------------------------
+    "drift.page": ("Trang {page}/{pages}", "Page {page} of {pages}"),
+    "drift.prev": ("← Trang trước", "← Previous"),
+    "drift.next": ("Trang sau →", "Next →"),
+    "drift.filter": ("Lọc", "Filter"),
+    "drift.all_kinds": ("Mọi loại", "All kinds"),
+    "drift.all_shops": ("Mọi gian hàng", "All shops"),
+    "drift.showing": ("Hiển thị {first}–{last} trên {total}", "Showing {first}–{last} of {total}"),
+    "drift.resolved_by_day": ("Đã khắc phục theo ngày và loại", "Resolved by day and kind"),
+    "col.day": ("Ngày", "Day"),
     # --- report titles and sections --------------------------------------------------------
     "title.producer": ("Tình trạng sản phẩm trên sàn — {name}", "Marketplace listing status — {name}"),
     "title.drift": ("Báo cáo chênh lệch danh mục và sàn", "Catalog vs marketplace drift report"),
@@ -220,7 +307,16 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "login.token": ("Mã truy cập", "Access token"),
     "login.submit": ("Đăng nhập", "Sign in"),
     "login.invalid": ("Mã truy cập không hợp lệ hoặc đã bị thu hồi.", "The token is invalid or revoked."),
+    "login.csrf": (
+        "Biểu mẫu đăng nhập không đến từ trang này; hãy đăng nhập lại tại đây.",
+        "The sign-in form did not come from this site; sign in again here.",
+    ),
     "logout": ("Đăng xuất", "Sign out"),
+    "error.forbidden_producer": (
+        "Trang này dành cho cán bộ phụ trách. Bạn có thể xem trang của mình.",
+        "This page is for operators. You can see your own page.",
+    ),
+    "error.own_page": ("Đến trang của tôi", "Go to my page"),
     "error.unauthorized": ("Cần đăng nhập.", "Sign-in required."),
     "error.forbidden": ("Bạn không có quyền xem trang này.", "You may not see this page."),
     "error.not_found": ("Không tìm thấy.", "Not found."),
@@ -325,6 +421,16 @@ class Translator:
     def has(self, key: str) -> bool:
         """True when the catalogue knows `key`."""
         return key in CATALOGUE
+
+    def value(self, prefix: str, value: object) -> str:
+        """A coded value in words (`prefix.value` in the catalogue), or the value itself when unknown."""
+        text = "" if value is None else str(getattr(value, "value", value))
+        key = f"{prefix}.{text}"
+        return self(key) if key in CATALOGUE else text
+
+    def field(self, name: str) -> str:
+        """A catalog field's human label (`images` → "Hình ảnh sản phẩm"); the name itself if unknown."""
+        return self.value("field", name) if name else name
 
 
 def bilingual(key: str, /, **values: object) -> str:

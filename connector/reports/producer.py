@@ -105,7 +105,11 @@ def _classify(f: _Facts, t: Translator) -> tuple[ListingState, datetime | None, 
         return ListingState.CERT_EXPIRED, None, "", "", "cert_expired", text
     if b is not None and b.qc_status == "rejected":
         reason, field = redact_secrets(b.qc_reason), b.qc_field
-        text = t("reason.rejected_field", field=field, reason=reason) if field else t("reason.rejected", reason=reason)
+        text = (
+            t("reason.rejected_field", field=t.field(field), reason=reason)
+            if field
+            else t("reason.rejected", reason=reason)
+        )
         return ListingState.REJECTED, aware(b.qc_since), reason, field, "", text
     if b is not None and b.qc_status == "pending":
         since = aware(b.qc_since)
@@ -174,7 +178,7 @@ def _listing_line(f: _Facts, t: Translator) -> ListingLine:
         last_checked_at=aware(b.last_observed_at) if b else None,
         last_success_at=f.shop.last_success_at,
         next_step_code=step,
-        next_step=t(f"next.{step}", field=field),
+        next_step=t(f"next.{step}", field=t.field(field)),
     )
 
 

@@ -44,7 +44,8 @@ from connector.settings import Settings
 from connector.store import leases
 from connector.store.leases import LEADER_LEASE, DaemonFileLock, Lease, StaleLeaseError, check_fence, shop_lease
 from connector.store.states import TickOutcome
-from connector.web.api import build_api
+from connector.web.app import build_api
+from connector.web.binding import PublicBindError, check_bind
 from schemas.sync import RunKind, RunSummary, RunTrigger
 
 log = logging.getLogger("ocop_sync.daemon")
@@ -231,6 +232,7 @@ class Daemon:
 
     async def _start_http(self) -> None:
         host, port = self.settings.daemon.host, self.settings.daemon.port
+        check_bind(host, self.settings.web)  # a public address needs web.allow_public_bind (and TLS in front)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -608,6 +610,6 @@ def run_daemon(ctx: AppContext, *, run_shop: RunShop | None = None, options: Dae
     except DaemonAlreadyRunning as exc:
         log.error("%s", exc)
         return EXIT_ALREADY_RUNNING
-    except OSError as exc:
+    except (OSError, PublicBindError) as exc:
         log.error("daemon could not start / không khởi động được: %s", exc)
         return EXIT_STARTUP_FAILED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +20,26 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def create_private_file(path: Path) -> None:
+    """Make sure `path` exists readable by its owner only (0600), in a new directory made 0700.
+
+    The database holds token hashes, sessions and encrypted marketplace tokens: no other local user
+    should read it. SQLite gives its -wal and -shm files the database file's mode.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for `url`, configured for concurrent use by the daemon and the CLI."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if "///" in url and path and path != ":memory:" and not path.startswith("file:") and "?" not in path:
+            create_private_file(Path(path))
         engine = create_engine(
             url,
             echo=echo,

@@ -232,6 +232,18 @@ class ApiTokenRow(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
+class WebSessionRow(SQLModel, table=True):
+    """A browser sign-in: its random id stored only as a hash, the token it came from, and its end."""
+
+    __tablename__ = "web_session"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    token_id: int = Field(foreign_key="api_token.id", index=True)
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
 class ShopSecretRow(SQLModel, table=True):
     """A shop's marketplace tokens, encrypted at rest (Fernet key from the environment)."""
 

@@ -18,7 +18,7 @@ from report_world import NOW, A, B, build_world, world_settings
 from adapters.base import AdapterRegistry
 from connector.context import AppContext, SandboxHub
 from connector.store import make_engine, session_scope, upgrade
-from connector.web.api import build_api
+from connector.web.app import build_api
 from connector.web.auth import Role, create_token, revoke_token
 
 

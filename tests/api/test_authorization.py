@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from api_kit import Tokens
+from api_kit import Tokens, sign_in
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +19,7 @@ from sqlmodel import select
 from connector.context import AppContext
 from connector.store import session_scope
 from connector.store.models import ResyncRequestRow
-from connector.web.api import COOKIE_NAME, build_api
+from connector.web.app import build_api
 
 OPERATOR_ONLY = {"operator": 200, "a": 403, "b": 403, "none": 401, "revoked": 401}
 A_ONLY = {"operator": 200, "a": 200, "b": 404, "none": 401, "revoked": 401}
@@ -108,31 +108,28 @@ def test_producer_token_never_sees_another_id(app: FastAPI, tokens: Tokens, gues
         assert "AG-0052" not in response.text and B_SECRET_REASON not in response.text
 
 
-def test_login_sets_an_httponly_cookie_that_pages_accept(client: TestClient, tokens: Tokens) -> None:
-    response = client.post("/login", data={"token": tokens.producer_a, "next": "/"}, follow_redirects=False)
+def test_login_sets_an_httponly_session_cookie_that_pages_accept(client: TestClient, tokens: Tokens) -> None:
+    response = sign_in(client, tokens.producer_a)
     assert response.status_code == 303 and response.headers["location"] == f"/producers/{A}"
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and tokens.producer_a not in response.text
-    client.cookies.set(COOKIE_NAME, tokens.producer_a)
     assert client.get(f"/producers/{A}").status_code == 200
     assert client.get(f"/producers/{B}").status_code == 404
     assert client.get("/").status_code == 403
-    assert client.get(f"/api/producers/{A}/listings").status_code == 200  # GET API accepts the cookie
+    assert client.get(f"/api/producers/{A}/listings").status_code == 200  # GET API accepts the session
 
 
-def test_cookie_alone_cannot_trigger_a_resync(client: TestClient, tokens: Tokens) -> None:
-    client.cookies.set(COOKIE_NAME, tokens.operator)
+def test_session_alone_cannot_trigger_a_resync(client: TestClient, tokens: Tokens) -> None:
+    sign_in(client, tokens.operator)
     assert client.get("/").status_code == 200
     assert client.post("/api/resync", json={}).status_code == 401
 
 
 def test_login_rejects_bad_tokens_and_foreign_redirects(client: TestClient, tokens: Tokens) -> None:
-    assert client.post("/login", data={"token": tokens.revoked}).status_code == 401
-    assert client.post("/login", data={"token": "nope"}).status_code == 401
-    response = client.post("/login", data={"token": tokens.operator, "next": "//evil.example/"}, follow_redirects=False)
+    assert sign_in(client, tokens.revoked).status_code == 401
+    assert sign_in(client, "nope").status_code == 401
+    response = sign_in(client, tokens.operator, next_url="//evil.example/")
     assert response.headers["location"] == "/"
-    out = client.post("/logout", follow_redirects=False)
-    assert out.status_code == 303 and COOKIE_NAME in out.headers["set-cookie"]
 
 
 def test_unauthenticated_page_offers_the_login_form(client: TestClient) -> None:

@@ -9,11 +9,12 @@ import re
 from pathlib import Path
 
 import pytest
-from report_world import A_EXPIRED, FORMULA, NOW, REJECT_REASON, A
+from i18n_kit import coded_values, raw_codes, snake_codes, vietnamese_errors, visible_text
+from report_world import A_EXPIRED, FORMULA, NOW, REJECT_REASON, A, B
 from sqlalchemy.engine import Engine
 
 from connector.reports import queries as reports
-from connector.reports.i18n import CATALOGUE, LANGS, Translator, placeholders
+from connector.reports.i18n import CATALOGUE, LANGS, Lang, Translator, placeholders
 from connector.reports.render import (
     PageLinks,
     csv_safe,
@@ -125,7 +126,7 @@ def test_runs_render_in_every_format(world_engine: Engine) -> None:
         runs = reports.run_history(s, now=NOW)
     assert RunsReport.model_validate_json(render_runs(runs, "json")) == runs
     assert "access_token=***" in render_runs(runs, "csv")
-    assert "converged" in render_runs(runs, "md") and "converged" in render_runs(runs, "html")
+    assert "Đã khớp hoàn toàn" in render_runs(runs, "md") and "Đã khớp hoàn toàn" in render_runs(runs, "html")
 
 
 def test_dashboard_has_inline_svg_chart(world_engine: Engine, settings: Settings) -> None:
@@ -181,3 +182,51 @@ def test_schema_doc_matches_the_models() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "report-schema.md").read_text(encoding="utf-8")
     block = doc.split("```json\n", 1)[1].split("\n```", 1)[0]
     assert json.loads(block) == json.loads(json.dumps(report_json_schemas()))
+
+
+# --------------------------------------------------------------------------- every coded value translated
+
+
+def _every_report(engine: Engine, settings: Settings, lang: Lang) -> dict[str, str]:
+    with session_scope(engine) as s:
+        drift = reports.drift_report(s, settings, now=NOW)
+        runs = reports.run_history(s, now=NOW)
+        producers = [reports.producer_report(s, settings, p, now=NOW, lang=lang) for p in (A, B)]
+        dashboard = dashboard_html(
+            reports.shops_report(s, settings, now=NOW),
+            drift,
+            runs,
+            reports.drift_timeline(s, settings, now=NOW),
+            lang=lang,
+            page=PageLinks(lang_url="/", logout="/logout", logout_csrf="x"),
+        )
+    out = {"dashboard.html": visible_text(dashboard)}
+    for fmt in ("csv", "md", "html"):
+        texts = {
+            f"drift.{fmt}": render_drift(drift, fmt, lang=lang),
+            f"runs.{fmt}": render_runs(runs, fmt, lang=lang),
+            **{f"producer-{p.producer.id}.{fmt}": render_producer(p, fmt) for p in producers},
+        }
+        out |= {name: visible_text(text) if fmt == "html" else text for name, text in texts.items()}
+    return out
+
+
+def test_every_coded_value_is_translated_in_every_vietnamese_report(world_engine: Engine, settings: Settings) -> None:
+    vietnamese_errors(world_engine)
+    codes = coded_values()
+    assert {"listed", "active", "converged", "incremental", "catalog_change", "images"} - codes == {"images"}
+    untranslated = {name: raw_codes(text, codes) for name, text in _every_report(world_engine, settings, "vi").items()}
+    assert {name: found for name, found in untranslated.items() if found} == {}
+    assert "images" not in _every_report(world_engine, settings, "vi")["producer-AG-DN-10.html"]
+
+
+def test_no_snake_case_code_in_english_reports(world_engine: Engine, settings: Settings) -> None:
+    vietnamese_errors(world_engine)
+    rendered = _every_report(world_engine, settings, "en")
+    assert {name: found for name, text in rendered.items() if (found := raw_codes(text, snake_codes()))} == {}
+    assert "Converged" in rendered["runs.md"] and "Dead actions" in rendered["runs.html"]
+
+
+def test_raw_code_finder_catches_an_untranslated_value() -> None:
+    assert raw_codes("Kết quả: converged · Khởi động bởi catalog_change") == ["catalog_change", "converged"]
+    assert raw_codes("voso-ag · AG-0031 · s-live · data-state=rejected") == []

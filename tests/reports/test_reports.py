@@ -47,7 +47,7 @@ def test_producer_report_states_reasons_and_next_steps(world_engine: Engine, set
     assert rejected.state is ListingState.REJECTED
     assert (rejected.reason, rejected.field) == (REJECT_REASON, "images")
     assert rejected.since == NOW - timedelta(days=2)
-    assert rejected.next_step_code == "fix_rejected" and "«images»" in rejected.next_step
+    assert rejected.next_step_code == "fix_rejected" and "«Hình ảnh sản phẩm»" in rejected.next_step
     assert REJECT_REASON in rejected.reason_text
 
     pending = line[("AG-0030", "tiki-ag")]
