@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check connector adapters schemas tests bench
 	$(BIN)/ruff format --check connector adapters schemas tests bench
 	$(BIN)/mypy connector adapters schemas
+	$(BIN)/mypy tests bench
 	$(BIN)/lint-imports
 
 bench: $(STAMP)

@@ -13,7 +13,19 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.resync import bed, collect_full, drop_pg_schema, log_marks, log_since, pg_schema_url, spawn_child
+from sqlalchemy.exc import OperationalError
+
+from bench.resync import (
+    bed,
+    collect_full,
+    drop_pg_schema,
+    log_marks,
+    log_since,
+    pg_schema_url,
+    run_child,
+    settle,
+    spawn_child,
+)
 
 __all__ = ["PG_ADMIN_URL", "full_resync_postgres"]
 
@@ -23,7 +35,13 @@ PG_ADMIN_URL = os.environ.get("OCOP_SYNC_TEST_PG_URL", "postgresql://postgres@12
 def full_resync_postgres(tmp: Path, skus: int) -> dict[str, Any]:
     """Run the three workers against fresh sandboxes; return (a)'s figures plus the worker spread."""
     schema = f"bench_{uuid.uuid4().hex[:10]}"
-    url = pg_schema_url(PG_ADMIN_URL, schema)
+    try:
+        url = pg_schema_url(PG_ADMIN_URL, schema)
+    except OperationalError as exc:
+        raise RuntimeError(
+            f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({exc.orig}); start it, or pass --skip-postgres"
+            " to skip scenario (e) on purpose"
+        ) from exc
     try:
         with bed(tmp, url, skus) as b:
             marks = log_marks(b.boxes)
@@ -45,6 +63,8 @@ def full_resync_postgres(tmp: Path, skus: int) -> dict[str, Any]:
             full = collect_full(b, merged, log_since(b.boxes, marks))
             full["spawn_to_done_s"] = spawn_to_done
             full["workers"] = len(results)
+            follow = run_child("sync", {"kind": "incremental"}, b.env, tmp, 600)  # activates Tiki's reviewed creates
+            settle(b, full, follow)
             return full
     finally:
         drop_pg_schema(PG_ADMIN_URL, schema)

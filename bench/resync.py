@@ -28,14 +28,14 @@ from sqlalchemy import text
 
 from adapters.base import AdapterRegistry
 from adapters.sandbox import FaultSpec, Sandbox, SandboxOptions
-from bench.common import Figure, FloorTerms, floor_calls, rate_floor_s
+from bench.common import Figure, FloorTerms, PublishedLimits, floor_calls, rate_floor_s
 from bench.market import Seeded, seed_shop
 from connector.settings import ShopSettings
 from connector.store import make_engine, upgrade
 from connector.testing.loopback import credentials_env, make_sandboxes, serve, settings_toml
-from connector.testing.world import desired_now, seed_synthetic, shops
+from connector.testing.world import desired_now, mismatches, seed_synthetic, shops
 
-__all__ = ["Bed", "bed", "collect_full", "run_child"]
+__all__ = ["Bed", "bed", "collect_full", "convergence", "run_child", "unconverged"]
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 50
@@ -177,20 +177,55 @@ def log_since(boxes: dict[str, Sandbox], marks: dict[str, int]) -> dict[str, dic
 
 
 def floors(b: Bed) -> dict[str, FloorTerms]:
-    """The cost-model floor of a full resync on each marketplace of the bed."""
+    """The cost-model floor of a full resync on each marketplace of the bed, at the published limits."""
+    return {
+        m: floor_calls(m, listed=seeded.listed, changed=len(seeded.drifted), creates=len(seeded.missing))
+        for m, seeded in b.seeded.items()
+    }
+
+
+def adapter_floors(b: Bed) -> dict[str, tuple[PublishedLimits, FloorTerms]]:
+    """The page and batch sizes our adapters chose, and the floor at those sizes (reported, never judged)."""
     registry = AdapterRegistry.from_entry_points()
-    out: dict[str, FloorTerms] = {}
+    out: dict[str, tuple[PublishedLimits, FloorTerms]] = {}
     for m, seeded in b.seeded.items():
         caps = registry.get(m).capabilities
-        out[m] = floor_calls(
-            m,
-            listed=seeded.listed,
-            changed=len(seeded.drifted),
-            creates=len(seeded.missing),
-            page_size=caps.page_size,
-            write_batch=caps.write_batch_size,
-        )
+        own = PublishedLimits(caps.page_size, caps.write_batch_size, 0, "adapter capabilities")
+        changed, creates = len(seeded.drifted), len(seeded.missing)
+        out[m] = own, floor_calls(m, listed=seeded.listed, changed=changed, creates=creates, limits=own)
     return out
+
+
+def convergence(b: Bed) -> dict[str, dict[str, Any]]:
+    """Per marketplace, how the sandbox's listings differ from what the catalog wants now.
+
+    The world's mismatch check (`connector.testing.world.mismatches`): a desired-active listing
+    must exist, be active and approved with the desired price, stock and title. Reviews due by
+    the sandbox clock are resolved first, as the world check does.
+    """
+    engine = make_engine(b.db_url)
+    try:
+        out: dict[str, dict[str, Any]] = {}
+        for s in b.shops:
+            box = b.boxes[s.marketplace]
+            box.tick_reviews()
+            found = mismatches(s.marketplace, desired_now(engine, s), box.store.shop(s.seller_id))
+            out[s.marketplace] = {
+                "mismatches": len(found),
+                "sample": [f"{x.sku} {x.field}: want {x.expected!r}, have {x.observed!r}" for x in found[:5]],
+            }
+        return out
+    finally:
+        engine.dispose()
+
+
+def unconverged(state: dict[str, dict[str, Any]], run: dict[str, Any] | None = None) -> str:
+    """Why a measured run does not count: listings off their desired state, or a failed shop run ("" if none)."""
+    problems = [f"{m}: {v['mismatches']} listings off desired" for m, v in state.items() if v["mismatches"]]
+    if run is not None:
+        bad = {"failed", "dead_actions", "blocked", "interrupted", "running"}
+        problems += [f"{s['shop_id']}: run {s['outcome']}" for s in run["summaries"] if s["outcome"] in bad]
+    return "; ".join(problems)
 
 
 def shop_of(b: Bed, marketplace: str) -> str:
@@ -200,7 +235,7 @@ def shop_of(b: Bed, marketplace: str) -> str:
 
 def collect_full(b: Bed, run: dict[str, Any], seen: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Calls and time of one full resync against the floors, per marketplace and in total."""
-    fl = floors(b)
+    fl, own = floors(b), adapter_floors(b)
     per: dict[str, Any] = {}
     for m, terms in fl.items():
         sid = shop_of(b, m)
@@ -210,6 +245,11 @@ def collect_full(b: Bed, run: dict[str, Any], seen: dict[str, dict[str, Any]]) -
             "calls": calls,
             "floor": terms.total,
             "floor_terms": {k: v for k, v in vars(terms).items() if k != "marketplace"},
+            "adapter_sizes": {
+                "page_size": own[m][0].page_size,
+                "write_batch": own[m][0].write_batch,
+                "floor_at_adapter_sizes_without_scans": own[m][1].total,
+            },
             "calls_over_floor": calls / terms.total,
             "published_rate_per_s": b.published[m],
             "rate_floor_s": rate_floor_s(terms.total, b.published[m]),
@@ -273,9 +313,33 @@ def extrapolate_naive(run: dict[str, Any], catalog: int) -> dict[str, Any]:
     }
 
 
+def settle(b: Bed, full: dict[str, Any], follow_up: dict[str, Any]) -> None:
+    """Record in `full` whether the full resync and its review follow-up left every marketplace as desired."""
+    state = convergence(b)
+    full["convergence"] = state
+    full["void"] = unconverged(state, follow_up)
+    for m, p in full["marketplaces"].items():
+        p["mismatches"] = state[m]["mismatches"]
+        p["void"] = unconverged({m: state[m]}) or (f"run {p['outcome']}" if p["outcome"] == "failed" else "")
+
+
 def full_figures(prefix: str, label: str, full: dict[str, Any], naive: dict[str, Any] | None) -> list[Figure]:
-    """The judged figures of one full resync (calls and time vs floors, and vs naive when given)."""
+    """The judged figures of one full resync (calls and time vs floors, and vs naive when given).
+
+    Every judged figure is void (FAIL) unless the resync and its review follow-up converged
+    (`settle` must have run): a run that stops early makes fewer calls, and must not pass for it.
+    """
+    void = full.get("void", "convergence not checked")
+    mismatched = sum(v["mismatches"] for v in full.get("convergence", {}).values())
     figs = [
+        Figure(
+            f"{prefix}.mismatches",
+            f"{label} listings off desired after resync + review follow-up",
+            mismatched if "convergence" in full else -1,
+            "",
+            0,
+            note="connector.testing.world.mismatches over every shop",
+        ),
         Figure(
             f"{prefix}.calls", f"{label} API calls", full["calls"], "calls", note="client-side count, auth included"
         ),
@@ -306,10 +370,12 @@ def full_figures(prefix: str, label: str, full: dict[str, Any], naive: dict[str,
         ),
         Figure(f"{prefix}.throttled", f"{label} throttle replies from sandboxes", full["throttled"], "", 0),
     ]
+    figs = [f.unless(void) for f in figs]
     for m, p in full["marketplaces"].items():
-        figs.append(
-            Figure(f"{prefix}.{m}.calls_vs_floor", f"{label} {m} calls / floor", p["calls_over_floor"], "x", 1.05)
+        per_floor = Figure(
+            f"{prefix}.{m}.calls_vs_floor", f"{label} {m} calls / floor", p["calls_over_floor"], "x", 1.05
         )
+        figs.append(per_floor.unless(p.get("void", "convergence not checked")))
     if naive is not None:
         figs += [
             Figure("naive.calls_full", "naive calls (extrapolated to 10,000 SKUs)", naive["calls_full"], "calls"),
@@ -321,7 +387,7 @@ def full_figures(prefix: str, label: str, full: dict[str, Any], naive: dict[str,
                 "x",
                 50,
                 "ge",
-            ),
+            ).unless(void),
             Figure(
                 f"{prefix}.naive_time_ratio",
                 f"{label} naive time / engine time",
@@ -329,6 +395,6 @@ def full_figures(prefix: str, label: str, full: dict[str, Any], naive: dict[str,
                 "x",
                 20,
                 "ge",
-            ),
+            ).unless(void),
         ]
     return figs

@@ -15,7 +15,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 CERTIFICATE_VALIDITY_MONTHS = 36
 
@@ -35,8 +44,10 @@ def nfc(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(nfc)]
-NonEmptyText = Annotated[str, AfterValidator(nfc), Field(min_length=1)]
-Sku = Annotated[str, AfterValidator(nfc), Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
+# Ids and names are strict strings: a boolean, a number or bytes is refused, never turned into
+# "False" or a 121-digit name (issue #18; an importer must hand the schema the value it read).
+NonEmptyText = Annotated[str, Strict(), AfterValidator(nfc), Field(min_length=1)]
+Sku = Annotated[str, Strict(), AfterValidator(nfc), Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")]
 
 
 class ProducerType(StrEnum):

@@ -286,7 +286,7 @@ async def test_wrong_credentials_are_rejected_by_the_sandbox(harness: Harness) -
     """Altering any one credential makes the sandbox refuse the seller: AuthFailed, even after a refresh."""
     harness.seed(1)
     good = harness.factory.sandbox_credentials(SELLER)
-    assert set(good) >= set(type(harness.adapter).credential_names)  # type: ignore[attr-defined]
+    assert set(good) >= set(type(harness.adapter).credential_names)
     for name in sorted(good):
         altered = {**good, name: good[name] + "-wrong"}
         adapter = harness.adapter_with(altered)

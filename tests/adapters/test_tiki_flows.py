@@ -21,6 +21,7 @@ from schemas.listing import (
     ListingDraft,
     ListingRef,
     ListingStatus,
+    OrderLine,
     PriceStockUpdate,
     QcStatus,
 )
@@ -292,7 +293,7 @@ async def test_orders_are_deduplicated_across_shifting_pages_and_cancellations_s
         sandbox.store.place_order(SELLER, f"TK-000{i % 3}", 1, sandbox.clock.now())
         sandbox.clock.advance(1)
     sandbox.store.orders[0].cancelled = True
-    lines = []
+    lines: list[OrderLine] = []
     async for page in small.list_orders():
         lines.extend(page.lines)
         sandbox.store.place_order(SELLER, "TK-0000", 1, sandbox.clock.now())  # a new order arrives mid-scroll

@@ -5,6 +5,8 @@ The Python API is used directly (one Hypothesis run per operation) rather than t
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from api_kit import Tokens
@@ -51,7 +53,7 @@ def test_no_server_error(app: FastAPI, tokens: Tokens, method: str, path: str) -
 
     @given(case=operation.as_strategy())
     @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(headers=headers, checks=[not_a_server_error, response_schema_conformance])
 
     run()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -267,6 +268,10 @@ class ServedSandboxes:
         return dict(httpx.get(f"{self.urls[marketplace]}/_sandbox/creates", timeout=10).json())
 
 
+def _started(server: Any) -> bool:
+    return bool(server.started)
+
+
 def serve_sandboxes(shops: tuple[ShopSettings, ...] = SHOPS) -> ServedSandboxes:
     """Start one uvicorn server per marketplace (port 0) serving a sandbox with the shops' sellers."""
     import threading
@@ -293,7 +298,7 @@ def serve_sandboxes(shops: tuple[ShopSettings, ...] = SHOPS) -> ServedSandboxes:
         thread.start()
         served.servers.append(server)
         served.threads.append(thread)
-        wait_sync(lambda server=server: bool(server.started), 10, f"the {marketplace} sandbox")
+        wait_sync(partial(_started, server), 10, f"the {marketplace} sandbox")
         port = server.servers[0].sockets[0].getsockname()[1]
         served.urls[marketplace] = f"http://127.0.0.1:{port}"
     return served

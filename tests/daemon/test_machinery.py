@@ -166,7 +166,7 @@ async def test_running_daemon_picks_up_a_request_and_catalog_changes(sqlite_url:
         await wait_until(lambda: read_requests(ctx.engine, ids=[request])[0].state == "finished", 5, "the request")
         assert ("lazada-ag", "full", "manual", None) in run.calls
         with session_scope(ctx.engine) as session:
-            product = session.exec(select(ProductRow).order_by(ProductRow.sku)).first()  # type: ignore[arg-type]
+            product = session.exec(select(ProductRow).order_by(ProductRow.sku)).first()
             assert product is not None
             product.stock, product.updated_at, sku = product.stock + 1, datetime.now(UTC), product.sku
             session.add(product)

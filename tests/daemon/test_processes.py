@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from daemon_kit import (
+    SHOPS,
     DaemonProcess,
     ServedSandboxes,
     cli,
@@ -28,6 +29,7 @@ from daemon_kit import (
 )
 
 from connector.store import make_engine
+from connector.testing.world import desired_now
 
 
 @pytest.fixture
@@ -114,15 +116,26 @@ def test_sigterm_during_a_large_sync_drains_and_a_restart_converges(
     assert interrupted, "the drain budget was meant to interrupt a run"
 
     def converged_after_restart() -> bool:
+        # partial is still accepted: after the restart Tiki's resumed run ends 'partial' and no later run
+        # follows within the wait (docs/testing.md, open question); convergence is proven below by the
+        # exact create check instead of the outcome
         done = [r for r in runs_of(engine) if r.outcome in ("converged", "partial")]
         resumed = {r.shop_id for r in done if r.worker == "second"}
         return {r.shop_id for r in done} == {"voso-ag", "lazada-ag", "tiki-ag"} and interrupted <= resumed
 
-    wait_sync(converged_after_restart, 60, "every shop to sync after the restart")
-    for marketplace in ("voso", "lazada", "tiki"):
-        creates = served.creates(marketplace)
+    try:
+        wait_sync(converged_after_restart, 120, "every shop to sync after the restart")
+    except AssertionError as exc:
+        seen = [(r.shop_id, r.worker, r.outcome) for r in runs_of(engine)]
+        raise AssertionError(f"{exc}; runs (shop, worker, outcome): {seen}") from None
+    for shop in SHOPS:
+        creates = served.creates(shop.marketplace)
         assert creates["duplicates"] == 0, creates
-        assert {c["seller_sku"] for c in creates["creates"]} <= set(skus)
+        # every listable SKU created, each once (a subset check passed with zero creates)
+        listable = {d.seller_sku for d in desired_now(engine, shop) if d.active}
+        assert listable and listable <= set(skus)
+        created = [c["seller_sku"] for c in creates["creates"]]
+        assert sorted(created) == sorted(listable), shop.marketplace
     assert stop(second, 30)[0] == 0
     engine.dispose()
 

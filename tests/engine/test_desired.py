@@ -27,7 +27,7 @@ CATALOG = demo_catalog(TODAY)
 
 
 def shop(**kw: object) -> ShopSettings:
-    return ShopSettings(id="s", marketplace="voso", seller_id="x", **kw)  # type: ignore[arg-type]
+    return ShopSettings(id="s", marketplace="voso", seller_id="x", **kw)
 
 
 @pytest.mark.parametrize(

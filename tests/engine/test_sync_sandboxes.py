@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+import pytest
 from sqlmodel import Session, col, select
 from starlette.types import Receive, Scope, Send
 
-from adapters.sandbox import FaultSpec
+from adapters.sandbox import FaultSpec, Sandbox
+from adapters.sandbox.app import RequestRecord
 from connector.context import AppContext
 from connector.engine.run import sync_shops
 from connector.store.models import ActionRow, DriftRow, ProductRow
+from connector.testing.world import desired_now, mismatches
 from schemas.sync import RunKind, RunOutcome, RunSummary
 from tests.engine.conftest import BuildCtx, sandboxes, seller, settle_reviews, shop_id, write_requests
 
@@ -27,18 +32,41 @@ async def converge(ctx: AppContext, *, runs: int = 6) -> list[list[RunSummary]]:
     )
 
 
-def assert_marketplaces_match_catalog(ctx: AppContext, at_least: int = 80) -> None:
-    """Every live listing shows the catalog's price and stock, and nothing was created twice."""
+def assert_marketplaces_match_catalog(ctx: AppContext, listed: int) -> None:
+    """Exactly `listed` live listings per marketplace, each with the catalog's price, stock (less the
+    2-unit buffer), title and status (the world's mismatch check); nothing created twice; no request
+    sent inside a throttle's Retry-After (a 5xx's: `test_no_request_inside_the_retry_after_of_a_5xx`)."""
     with Session(ctx.engine) as session:
         stock = {r.sku: r.stock for r in session.exec(select(ProductRow))}
     for marketplace, sandbox in sandboxes(ctx).items():
         assert sandbox.store.duplicate_creates() == {}, marketplace
         assert sandbox.throttle_violations() == [], marketplace
         listings = sandbox.store.shop(seller(marketplace))
-        assert len(listings) >= at_least, marketplace
-        for sku, item in listings.items():
-            if item.status == "active":
-                assert item.stock == max(0, stock[sku] - 2), (marketplace, sku)
+        desired = desired_now(ctx.engine, ctx.settings.shop(shop_id(marketplace)))
+        assert mismatches(marketplace, desired, listings) == [], marketplace
+        live = {sku for sku, item in listings.items() if item.status == "active"}
+        assert len(live) == listed, (marketplace, len(live))
+        for sku in live:
+            assert listings[sku].stock == max(0, stock[sku] - 2), (marketplace, sku)
+
+
+def sent_inside_retry_after_of_5xx(sandbox: Sandbox, tolerance_s: float = 0.05) -> list[RequestRecord]:
+    """Requests a seller sent before the Retry-After of a 5xx reply it was given had passed.
+
+    `throttle_violations` counts only throttle replies; Tiki and Voso also send Retry-After
+    (the fault spec's `retry_after_s`) with their 5xx and outage replies (Lazada sends none).
+    """
+    if sandbox.marketplace == "lazada":
+        return []
+    wait = timedelta(seconds=sandbox.faults.spec.retry_after_s)
+    early: list[RequestRecord] = []
+    until: dict[str, datetime] = {}
+    for entry in sandbox.log:
+        if entry.seller_id in until and entry.at < until[entry.seller_id] - timedelta(seconds=tolerance_s):
+            early.append(entry)
+        if entry.outcome in ("error", "outage"):
+            until[entry.seller_id] = entry.at + wait
+    return early
 
 
 async def test_demo_catalog_converges_in_one_run_and_a_second_run_writes_nothing(build_ctx: BuildCtx) -> None:
@@ -47,7 +75,8 @@ async def test_demo_catalog_converges_in_one_run_and_a_second_run_writes_nothing
     assert {s.marketplace for s in first} == set(sandboxes(ctx)) and len(first) >= 3
     for summary in first:
         assert summary.outcome is RunOutcome.CONVERGED, summary
-        assert summary.counters.created >= 80 and summary.counters.dead == 0
+        # the demo catalog: 92 products, less set 26 (not shippable) and 4 with expired certificates
+        assert (summary.counters.created, summary.counters.dead) == (87, 0), summary
     settle_reviews(ctx)  # marketplaces that review creates approve them now; their listings must go live
     await sync_shops(ctx, kind=RunKind.INCREMENTAL)
     writes = {m: write_requests(s) for m, s in sandboxes(ctx).items()}
@@ -55,27 +84,43 @@ async def test_demo_catalog_converges_in_one_run_and_a_second_run_writes_nothing
     full = await sync_shops(ctx, kind=RunKind.FULL)
     assert {m: write_requests(s) for m, s in sandboxes(ctx).items()} == writes
     assert all(s.counters.writes == 0 and s.outcome is RunOutcome.CONVERGED for s in [*again, *full])
-    assert_marketplaces_match_catalog(ctx)
+    assert_marketplaces_match_catalog(ctx, listed=87)
+
+
+FAULTS = FaultSpec(
+    error_rate=0.15,
+    throttle_rate=0.15,
+    reset_rate=0.05,
+    partial_batch_rate=0.1,
+    lost_response_rate=0.1,
+    retry_after_s=0.2,
+    seed=5,
+)
+LISTED_OF_14 = 12  # the first 14 demo products: 12 listable (set 26 and an expired certificate are not)
 
 
 async def test_converges_under_faults_with_no_duplicate_create(build_ctx: BuildCtx) -> None:
-    faults = FaultSpec(
-        error_rate=0.15,
-        throttle_rate=0.15,
-        reset_rate=0.05,
-        partial_batch_rate=0.1,
-        lost_response_rate=0.1,
-        retry_after_s=0.2,
-        seed=5,
-    )
-    ctx = build_ctx(faults=faults, catalog_size=14)
+    ctx = build_ctx(faults=FAULTS, catalog_size=14)
     history = await converge(ctx, runs=12)
     runs = [s for batch in history for s in batch]
     assert sum(s.counters.retries for s in runs) > 0
     assert sum(s.counters.throttle_waits for s in runs) > 0
     for sandbox in sandboxes(ctx).values():
         assert any(e.outcome == "lost" for e in sandbox.log)  # creates really lost their replies
-    assert_marketplaces_match_catalog(ctx, at_least=12)
+    assert_marketplaces_match_catalog(ctx, listed=LISTED_OF_14)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="connector/engine/retry.py bans the whole shop only on a throttle: after a Tiki/Voso 5xx with"
+    " Retry-After, the shop's other calls go on at once (only the failed call waits); see docs/testing.md",
+)
+async def test_no_request_inside_the_retry_after_of_a_5xx(build_ctx: BuildCtx) -> None:
+    ctx = build_ctx(faults=FAULTS, catalog_size=14)
+    await converge(ctx, runs=12)
+    early = {m: len(sent_inside_retry_after_of_5xx(box)) for m, box in sandboxes(ctx).items()}
+    assert early == {m: 0 for m in early}
 
 
 async def test_a_sale_lowers_stock_on_every_other_marketplace_in_the_next_run(build_ctx: BuildCtx) -> None:

@@ -4,6 +4,9 @@ The importer may only answer with its typed errors (`CatalogValidationError` for
 `CatalogFormatError` for an unreadable file), and nothing may reach the database: a
 malformed catalog is rejected whole. Inputs are a valid export with one guaranteed-invalid
 mutation, or arbitrary bytes/text (which may only be accepted when they hold no record).
+When an input is accepted, what was stored is compared with what was sent: an accepted value
+must arrive as itself (a JSON `false` is not the producer id "False"), and every other row
+must arrive unchanged.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connector.catalog.io import CatalogError, CatalogFormat, export_catalog, import_file
+from connector.catalog.io import FALSE_WORDS, TRUE_WORDS, CatalogError, CatalogFormat, export_catalog, import_file
+from connector.catalog.store import read_products
 from connector.store import make_engine, upgrade
 from connector.store.models import ProducerRow, ProductRow
 from connector.testing.world import synthetic_catalog
+from schemas.catalog import Product, nfc
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 PRODUCERS, PRODUCTS = synthetic_catalog(4)
@@ -125,20 +130,77 @@ def test_csv_with_an_invalid_cell_is_rejected_whole(
     assert rows_in(engine) == (0, 0)
 
 
-@fuzz(300)
-@given(
-    drop=st.sampled_from(["sku", "price_vnd", "stock", "name", "producer_id"]),
-    extra=st.sampled_from(["", "unknown_column", "Price"]),
-    truncate=st.integers(1, 400),
+def stored_products(engine: Engine) -> dict[str, Product]:
+    """Every product in the store, by SKU."""
+    with Session(engine) as session:
+        return {p.sku: p for p in read_products(session)}
+
+
+HEADER = list(csv_rows()[0])
+# Columns every product row needs: dropping one makes every row invalid.
+REQUIRED = ["sku", "name", "producer_id", "product_set", "stars", "cert_decision_no", "cert_decision_date"]
+REQUIRED += ["cert_issuing_level", "price_vnd", "stock"]
+
+structure_break = st.one_of(
+    st.tuples(st.just("drop"), st.sampled_from(REQUIRED)),
+    st.tuples(st.just("rename"), st.sampled_from(HEADER)),
+    st.tuples(st.just("duplicate"), st.sampled_from(HEADER)),
+    st.tuples(st.just("extra_cell"), st.integers(0, len(PRODUCTS) - 1)),
+    st.tuples(st.just("short_row"), st.integers(0, len(PRODUCTS) - 1)),
 )
-def test_csv_with_broken_structure_is_rejected_whole(
-    engine: Engine, tmp_path: Path, drop: str, extra: str, truncate: int
-) -> None:
+
+
+@fuzz(300)
+@given(broken=structure_break)
+def test_csv_with_broken_structure_is_rejected_whole(engine: Engine, tmp_path: Path, broken: tuple[str, Any]) -> None:
+    """Each example breaks one thing, and which column or row varies: the import refuses it whole."""
+    kind, at = broken
+    text = VALID[CatalogFormat.CSV].decode("utf-8-sig")
     rows = csv_rows()
-    header = [h for h in rows[0] if h != drop] + ([extra] if extra else [])
-    data = write_csv(rows, header)
-    data = data[:-truncate] if truncate % 2 else data
-    assert import_bytes(engine, tmp_path, data, CatalogFormat.CSV) is not None
+    header = list(HEADER)
+    if kind == "drop":
+        header.remove(at)
+        data = write_csv(rows, header)
+    elif kind == "rename":
+        header[header.index(at)] = at + "_x"
+        data = write_csv(rows, HEADER).replace(
+            b",".join(h.encode() for h in HEADER), b",".join(h.encode() for h in header), 1
+        )
+    elif kind == "duplicate":
+        data = write_csv(rows, HEADER).replace(b"\r\n", f",{at}\r\n".encode(), 1)
+    elif kind == "extra_cell":
+        lines = text.splitlines(keepends=True)
+        lines[at + 1] = lines[at + 1].rstrip("\r\n") + ",surplus\r\n"
+        data = "".join(lines).encode("utf-8")
+    else:  # a row cut short by a required column: its cells shift under the wrong names
+        lines = text.splitlines(keepends=True)
+        cells = next(csv.reader([lines[at + 1]]))
+        del cells[HEADER.index("price_vnd")]
+        out = io.StringIO()
+        csv.writer(out).writerow(cells)
+        lines[at + 1] = out.getvalue()
+        data = "".join(lines).encode("utf-8")
+    error = import_bytes(engine, tmp_path, data, CatalogFormat.CSV)
+    if error is None:
+        _wipe(engine)
+    assert error is not None, broken
+    assert rows_in(engine) == (0, 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="connector/catalog/io.py _read_csv zips a short row with the header (strict=False): the lost"
+    " trailing cells silently take their defaults; fix pending in the io.py split (docs/testing.md)",
+)
+@pytest.mark.parametrize("cut", [225])  # found by the fuzz below before this split
+def test_csv_truncated_inside_the_last_row_is_refused(engine: Engine, tmp_path: Path, cut: int) -> None:
+    """A file cut off mid-row (an interrupted download) must not store the row with defaults for what is lost."""
+    data = VALID[CatalogFormat.CSV][:-cut]
+    error = import_bytes(engine, tmp_path, data, CatalogFormat.CSV)
+    if error is None:
+        stored = stored_products(engine)
+        _wipe(engine)
+        assert {p.sku: p.content_hash() for p in PRODUCTS} == {k: p.content_hash() for k, p in stored.items()}
     assert rows_in(engine) == (0, 0)
 
 
@@ -157,14 +219,82 @@ def test_json_with_a_wrong_value_is_rejected_or_stays_valid(
     doc = json.loads(VALID[CatalogFormat.JSON])
     records = doc.get("rows") if isinstance(doc, dict) else None
     assert isinstance(records, list), "export layout changed"
+    # a non-string JSON value in a text column is stringified by connector/catalog/io.py before the
+    # schema sees it (see test_json_text_columns_refuse_non_string_values); fuzz the rest here
+    assume(not (key in TEXT_KEYS and value is not None and not isinstance(value, str)))
     records[row][key] = value
     data = json.dumps(doc, ensure_ascii=False, allow_nan=True).encode("utf-8")
     error = import_bytes(engine, tmp_path, data, CatalogFormat.JSON)
-    if error is None:  # the random value happened to be valid: the import must then be whole and valid
-        products, _ = rows_in(engine)
-        assert products == len(PRODUCTS)
+    if error is None:  # accepted: the value must be stored as itself, every other row unchanged
+        stored = stored_products(engine)
         _wipe(engine)
+        expected = accepted_as(key, value)
+        assert expected is not REFUSE, f"{key}={value!r} was accepted"
+        others = {p.sku: p.content_hash() for i, p in enumerate(PRODUCTS) if i != row}
+        assert {k: stored[k].content_hash() for k in others if k in stored} == others
+        mine = stored[expected] if key == "sku" else stored[PRODUCTS[row].sku]
+        assert field_of(mine, key) == expected, (key, value)
     assert rows_in(engine) == (0, 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="connector/catalog/io.py _convert turns any JSON scalar in a text column into str() before"
+    " validation; fix pending in the io.py split (docs/testing.md, 'Known defect')",
+)
+@pytest.mark.parametrize(("key", "value"), [("producer_id", False), ("name", 1e120), ("sku", 12345), ("name", True)])
+def test_json_text_columns_refuse_non_string_values(engine: Engine, tmp_path: Path, key: str, value: Any) -> None:
+    """JSON `producer_id: false` must not create a producer "False"; a float name is not a 121-digit name."""
+    doc = json.loads(VALID[CatalogFormat.JSON])
+    doc["rows"][0][key] = value
+    error = import_bytes(engine, tmp_path, json.dumps(doc).encode("utf-8"), CatalogFormat.JSON)
+    if error is None:
+        _wipe(engine)
+    assert error is not None, f"{key}={value!r} was accepted"
+    assert rows_in(engine) == (0, 0)
+
+
+REFUSE = object()
+TEXT_KEYS = {"sku", "name", "producer_id", "traceability_url", "barcode"}
+INT_KEYS = {"price_vnd", "stock", "stars", "product_set", "weight_g"}
+
+
+def accepted_as(key: str, value: Any) -> Any:
+    """What the product must hold after `key` was sent as the JSON `value`, or REFUSE.
+
+    Blank means the field's default; text must be a JSON string; whole numbers may be JSON
+    integers (or integral floats, as spreadsheets write them) but never booleans.
+    """
+    blank = value is None or (isinstance(value, str) and not value.strip())
+    if key in TEXT_KEYS:
+        if blank:
+            return {"traceability_url": "", "barcode": None}.get(key, REFUSE)
+        return nfc(value) if isinstance(value, str) else REFUSE
+    if key in INT_KEYS:
+        if blank:
+            return 0 if key == "weight_g" else REFUSE
+        if isinstance(value, bool):
+            return REFUSE
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return int(value)
+        return int(value.strip()) if isinstance(value, str) and value.strip().isdigit() else REFUSE
+    if key == "active":
+        if blank or isinstance(value, bool):
+            return True if blank else value
+        word = str(value).strip().lower() if isinstance(value, str | int) else None  # 0/1 as spreadsheets write them
+        return True if word in TRUE_WORDS else False if word in FALSE_WORDS else REFUSE
+    if key == "images":
+        if blank or value == []:
+            return ()
+        return REFUSE  # json_value never makes a valid https URL list
+    return REFUSE  # cert_decision_date: json_value never makes a date
+
+
+def field_of(product: Product, key: str) -> Any:
+    """The product field a JSON column fills."""
+    if key == "cert_decision_date":
+        return product.certificate.decision_date
+    return getattr(product, key)
 
 
 @fuzz(800)

@@ -123,6 +123,7 @@ async def test_no_secret_reaches_logs_reports_cli_or_database(
             ["report", "runs", "-f", "csv"],
             ["resync", "--now"],
         ]
+        exit_codes: dict[str, int] = {}
         for args in commands:
             done = await asyncio.to_thread(
                 subprocess.run,
@@ -135,6 +136,11 @@ async def test_no_secret_reaches_logs_reports_cli_or_database(
                 check=False,
             )
             found += leaks(done.stdout + done.stderr, secret_env, f"`ocop-sync {' '.join(args)}`")
+            # a command that crashed before printing anything would leak nothing: each must have done its job
+            exit_codes[" ".join(args)] = done.returncode
+            assert done.stdout.strip(), (args, done.stderr[-2000:])
+        # every command succeeds (resync --now records and runs the request, whatever the run's outcome)
+        assert exit_codes == {" ".join(a): 0 for a in commands}, exit_codes
         with ctx.engine.connect() as conn:
             for table in inspect(conn).get_table_names():
                 rows = conn.execute(text(f'SELECT * FROM "{table}"')).fetchall()

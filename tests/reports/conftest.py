@@ -31,4 +31,5 @@ def world_engine(world_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def settings(world_url: str) -> Settings:
     """Settings naming the world's shops."""
-    return world_settings(world_url)
+    built: Settings = world_settings(world_url)
+    return built

@@ -38,7 +38,7 @@ def world_settings(db_url: str, out_dir: Path | None = None, **reports: object) 
         ShopSettings(id="tiki-ag", marketplace="tiki", seller_id="AG-OCOP-TIKI"),
         ShopSettings(id="lazada-b", marketplace="lazada", seller_id="HKD01-LAZADA", producer_id=B),
     )
-    report_settings = ReportSettings(out_dir=out_dir or Path("var/reports"), **reports)  # type: ignore[arg-type]
+    report_settings = ReportSettings(out_dir=out_dir or Path("var/reports"), **reports)
     return Settings(database=DatabaseSettings(url=db_url), shops=shops, reports=report_settings)
 
 
@@ -90,8 +90,8 @@ def build_world(engine: Engine) -> None:
             ]
         )
         s.flush()
-        s.add_all(_bindings() + _drifts())
-        s.add_all(_actions() + _runs())
+        s.add_all([*_bindings(), *_drifts()])
+        s.add_all([*_actions(), *_runs()])
 
 
 def _bindings() -> list[BindingRow]:

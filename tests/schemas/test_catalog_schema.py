@@ -157,3 +157,22 @@ def test_invalid_producers(changes: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationError) as info:
         Producer.model_validate(data)
     assert field in error_fields(info.value)
+
+
+@pytest.mark.parametrize("value", [False, True, 12345, 1e120, b"AG-HTX-01"])
+def test_ids_and_names_are_strict_strings(value: object) -> None:
+    """A boolean, number or bytes id/name is refused, not stored as "False" or a 121-digit name (issue #18)."""
+    from pydantic import ValidationError
+
+    from schemas.catalog import Producer
+
+    base = {
+        "id": "AG-HTX-01",
+        "name": "HTX",
+        "type": "household",
+        "address_certified": {"province": "An Giang"},
+        "address_current": {"province": "An Giang"},
+    }
+    for field in ("id", "name"):
+        with pytest.raises(ValidationError, match="valid string"):
+            Producer.model_validate({**base, field: value})
