@@ -131,7 +131,7 @@ async def test_lazada_sandbox_replies_have_the_published_structure() -> None:
         await _lazada_call(http, "/products/get", {"filter": "all"}, token)
 
     def bodies(suffix: str, failed: bool | None = False) -> list[Any]:
-        found = recorder.bodies(suffix)
+        found: list[Any] = recorder.bodies(suffix)
         if failed is None:
             return found
         return [b for b in found if (str(b.get("code")) != "0") == failed]

@@ -37,9 +37,10 @@ def login_form_token(client: TestClient, next_url: str = "/") -> str:
 def sign_in(client: TestClient, token: str, next_url: str = "/") -> httpx.Response:
     """Sign in through the form as a browser would (same origin, with the form token)."""
     csrf = login_form_token(client, next_url)
-    return client.post(
+    response: httpx.Response = client.post(
         "/login",
         data={"token": token, "next": next_url, "csrf": csrf},
         headers={"Origin": "http://testserver"},
         follow_redirects=False,
     )
+    return response

@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from api_kit import Tokens
 from fastapi import FastAPI
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize
 from report_world import A_EXPIRED, REJECT_REASON, A, B
 from sqlalchemy.engine import Engine
 
@@ -109,7 +109,7 @@ def test_producer_page_in_headless_chromium(server: str, tokens: Tokens, tmp_pat
     assert (tmp_path / "producer-phone.png").stat().st_size > 10_000
 
 
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 
 def _sign_in(page: Page, server: str, token: str) -> None:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -76,7 +77,7 @@ def updated_at(engine: Engine) -> dict[str, datetime]:
         return {r.sku: r.updated_at.replace(tzinfo=UTC) for r in s.exec(select(ProductRow))}
 
 
-def edit(data: bytes, fmt: CatalogFormat, sku: str, **cells: object) -> bytes:
+def edit(data: bytes, fmt: CatalogFormat, sku: str, **cells: Any) -> bytes:
     """The exported file with some cells of `sku`'s row changed, as a person would in Excel or an editor."""
     if fmt is CatalogFormat.JSON:
         doc = json.loads(data)

@@ -28,7 +28,8 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connector.catalog.io import FALSE_WORDS, TRUE_WORDS, CatalogError, CatalogFormat, export_catalog, import_file
+from connector.catalog.columns import FALSE_WORDS, TRUE_WORDS
+from connector.catalog.io import CatalogError, CatalogFormat, export_catalog, import_file
 from connector.catalog.store import read_products
 from connector.store import make_engine, upgrade
 from connector.store.models import ProducerRow, ProductRow
