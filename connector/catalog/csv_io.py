@@ -39,5 +39,8 @@ def read_csv(data: bytes) -> tuple[list[RawRow], list[RowError]]:
     for number, record in enumerate(records[1:], start=2):
         if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
             errors.append(RowError(number, "", record[len(header)], "more cells than header columns"))
+        elif 0 < len(record) < len(header) and any(cell.strip() for cell in record):
+            missing = header[len(record)]
+            errors.append(RowError(number, missing, "", f"row ends early: {len(header) - len(record)} cells missing"))
         rows.append(RawRow(number, dict(zip(header, record, strict=False))))
     return rows, errors

@@ -54,8 +54,12 @@ def _unescape(value: Any, textual: bool) -> Any:
     return value
 
 
-def _convert(column: Column, value: Any) -> Any:
-    """A cell value as the model expects it; None when the cell is empty."""
+_LARGEST_NUMBER_AS_TEXT = 10**15  # a spreadsheet keeps integers exactly up to here: ids, barcodes
+
+
+def _convert(column: Column, value: Any, textual: bool = True) -> Any:
+    """A cell value as the model expects it; None when the cell is empty. In a text column, JSON (not
+    `textual`) must hold a string; a spreadsheet cell may hold a whole number typed as one (an id, a barcode)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if column.kind == "images":
@@ -66,11 +70,17 @@ def _convert(column: Column, value: Any) -> Any:
         return _to_date(value)
     if column.kind == "int" or isinstance(value, list | dict):
         return value  # the schema decides (it refuses fractions and "85.000")
+    if isinstance(value, str):
+        return value
+    if not textual or isinstance(value, bool):
+        raise _Invalid("expected text")
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        value = int(value)
+    if isinstance(value, int) and abs(value) < _LARGEST_NUMBER_AS_TEXT:
+        return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()[:10]
-    return value if isinstance(value, str) else str(value)
+    raise _Invalid("expected text")
 
 
 def _to_bool(value: Any) -> bool:
@@ -105,7 +115,7 @@ def _cells(row: RawRow, columns: Sequence[Column], textual: bool) -> tuple[list[
         raw = _unescape(row.cells.get(column.name), textual)
         shown = "" if raw is None else str(raw)
         try:
-            value = _convert(column, raw)
+            value = _convert(column, raw, textual)
         except _Invalid as exc:
             errors.append(RowError(row.number, column.name, shown, str(exc)))
             continue

@@ -188,11 +188,6 @@ def test_csv_with_broken_structure_is_rejected_whole(engine: Engine, tmp_path: P
     assert rows_in(engine) == (0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connector/catalog/io.py _read_csv zips a short row with the header (strict=False): the lost"
-    " trailing cells silently take their defaults; fix pending in the io.py split (docs/testing.md)",
-)
 @pytest.mark.parametrize("cut", [225])  # found by the fuzz below before this split
 def test_csv_truncated_inside_the_last_row_is_refused(engine: Engine, tmp_path: Path, cut: int) -> None:
     """A file cut off mid-row (an interrupted download) must not store the row with defaults for what is lost."""
@@ -220,9 +215,6 @@ def test_json_with_a_wrong_value_is_rejected_or_stays_valid(
     doc = json.loads(VALID[CatalogFormat.JSON])
     records = doc.get("rows") if isinstance(doc, dict) else None
     assert isinstance(records, list), "export layout changed"
-    # a non-string JSON value in a text column is stringified by connector/catalog/io.py before the
-    # schema sees it (see test_json_text_columns_refuse_non_string_values); fuzz the rest here
-    assume(not (key in TEXT_KEYS and value is not None and not isinstance(value, str)))
     records[row][key] = value
     data = json.dumps(doc, ensure_ascii=False, allow_nan=True).encode("utf-8")
     error = import_bytes(engine, tmp_path, data, CatalogFormat.JSON)
@@ -238,11 +230,6 @@ def test_json_with_a_wrong_value_is_rejected_or_stays_valid(
     assert rows_in(engine) == (0, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connector/catalog/io.py _convert turns any JSON scalar in a text column into str() before"
-    " validation; fix pending in the io.py split (docs/testing.md, 'Known defect')",
-)
 @pytest.mark.parametrize(("key", "value"), [("producer_id", False), ("name", 1e120), ("sku", 12345), ("name", True)])
 def test_json_text_columns_refuse_non_string_values(engine: Engine, tmp_path: Path, key: str, value: Any) -> None:
     """JSON `producer_id: false` must not create a producer "False"; a float name is not a 121-digit name."""
