@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from connector.context import AppContext
 from connector.engine.tokens import SecretKeyError, TokenVault, load_tokens, save_tokens
 from connector.reports.status import is_stalled, read_status
+from connector.service import housekeeping
 from connector.service import ticks as scheduler
 from connector.service.daemon import Daemon, DaemonOptions
 from connector.service.resync import dispatch_requests, read_requests, submit_request
@@ -221,7 +222,7 @@ def test_sweeper_returns_stuck_actions_to_pending(db_engine: object, tmp_path: P
                     updated_at=T0,
                 )
             )
-    assert scheduler.sweep_stuck_actions(ctx.engine, T0) == 1
+    assert housekeeping.sweep_stuck_actions(ctx.engine, T0) == 1
     with Session(ctx.engine) as session:
         states = {a.sku: a.state for a in session.exec(select(ActionRow))}
     assert states == {"SKU0": "pending", "SKU1": "in_flight"}
