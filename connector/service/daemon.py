@@ -31,6 +31,7 @@ from connector.context import AppContext
 from connector.service.health import health_router
 from connector.service.leader import Leadership
 from connector.service.resync import RunShop, engine_run_shop
+from connector.service.runner import EngineLoop
 from connector.service.runtime import Runtime, worker_name
 from connector.service.worker import Worker
 from connector.store import leases
@@ -42,6 +43,7 @@ log = logging.getLogger("ocop_sync.daemon")
 EXIT_OK = 0
 EXIT_ALREADY_RUNNING = 3
 EXIT_STARTUP_FAILED = 4
+EXIT_LOOP_FAILED = 5
 
 __all__ = ["Daemon", "DaemonOptions", "fence_for", "run_daemon", "worker_name"]
 
@@ -55,6 +57,8 @@ class DaemonOptions:
     catalog_poll_s: float = 1.0
     serve_http: bool = True
     demo_buyers_every_s: float = 0.0  # > 0: demo mode, simulated buyers on every sandbox shop
+    log_interval_s: float = 30.0  # a failing loop, job or shop logs at most one line per interval
+    engine_thread: bool = True  # run shops on their own event loop thread, off the HTTP/scheduler loop
     extra_routers: Sequence[APIRouter] = field(default=())
 
 
@@ -82,7 +86,7 @@ class Daemon:
         self.settings = ctx.settings
         self.engine = ctx.engine
         self.options = options or DaemonOptions()
-        self.rt = Runtime(ctx)
+        self.rt = Runtime(ctx, log_interval_s=self.options.log_interval_s)
         self.worker = self.rt.worker
         self.metrics = self.rt.metrics
         self.shop_ids = self.rt.shop_ids
@@ -98,6 +102,7 @@ class Daemon:
         self._server: _QuietServer | None = None
         self._http_task: asyncio.Task[None] | None = None
         self.port: int | None = None
+        self.exit_code = EXIT_OK
 
     # -- what health and tests read ---------------------------------------------------------
 
@@ -107,8 +112,10 @@ class Daemon:
         return self.leadership.lease is not None
 
     def scheduler_running(self) -> bool:
-        """Ready: not stopping, the worker loop runs, and (as leader) APScheduler runs."""
+        """Ready: not stopping, every loop alive and none failing, and (as leader) APScheduler runs."""
         if self.rt.stopping.is_set() or not self._loops or any(t.done() for t in self._loops):
+            return False
+        if self.rt.health.failing():
             return False
         scheduler = self.leadership.scheduler
         return scheduler is None or bool(scheduler.running)
@@ -120,6 +127,7 @@ class Daemon:
             "leader": self.is_leader,
             "running": sorted(self.workers.running),
             "progress": dict(self.workers.progress),
+            "failing": self.rt.health.failing(),
         }
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -131,6 +139,10 @@ class Daemon:
             file_lock.acquire()  # raises DaemonAlreadyRunning
         try:
             await self.rt.db(leases.ensure_rows, self.engine, [LEADER_LEASE, *map(shop_lease, self.shop_ids)])
+            if self.options.engine_thread:
+                self.workers.engine_loop = EngineLoop()
+                if self.engine.dialect.name == "sqlite":
+                    self.rt.serial_db = self.workers.engine_loop
             self._install_signals()
             if self.options.serve_http:
                 await self._start_http()
@@ -147,13 +159,31 @@ class Daemon:
                 self.settings.daemon.lease_s,
                 self.settings.daemon.drain_s,
             )
-            await self.rt.stopping.wait()
+            await self._until_stopped_or_a_loop_ends()
             await self._drain()
-            return EXIT_OK
+            return self.exit_code
         finally:
             await self._stop_http()
+            if self.workers.engine_loop is not None:
+                self.rt.serial_db = None
+                await asyncio.to_thread(self.workers.engine_loop.close)
+                self.workers.engine_loop = None
             if file_lock is not None:
                 file_lock.release()
+
+    async def _until_stopped_or_a_loop_ends(self) -> None:
+        """Wait for a stop; a loop that ends on its own (it failed) stops the daemon with a non-zero exit."""
+        stopped = asyncio.create_task(self.rt.stopping.wait(), name="stopped")
+        await asyncio.wait([stopped, *self._loops], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if self.rt.stopping.is_set():
+            return
+        for task in self._loops:
+            if task.done():
+                why = repr(task.exception()) if not task.cancelled() and task.exception() else "ended"
+                log.error("the %s loop stopped (%s): exiting with code %d", task.get_name(), why, EXIT_LOOP_FAILED)
+        self.exit_code = EXIT_LOOP_FAILED
+        self.stop()
 
     def stop(self) -> None:
         """Begin a graceful stop (what the first SIGTERM/SIGINT does)."""
@@ -187,7 +217,10 @@ class Daemon:
     async def _drain(self) -> None:
         """Stop scheduling, wait for running shops up to the drain budget, put back the rest, release leases."""
         self.leadership.stop_scheduler()
-        for task in self._loops:
+        # the loops see `stopping` and end on their own (a claim in progress completes and is put back);
+        # cancel only what has not ended within a few seconds
+        _ended, lingering = await asyncio.wait(self._loops, timeout=5) if self._loops else (set(), set())
+        for task in lingering:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         await self.workers.drain(self.settings.daemon.drain_s)

@@ -1,4 +1,10 @@
-"""The leader's housekeeping queries: catalog changes to watch, stuck work to sweep, old ticks to forget."""
+"""The leader's housekeeping queries: catalog changes to watch, stuck work to sweep, old ticks to forget.
+
+The sweeper also closes *orphaned runs*: a `sync_run` still `running` whose tick is no longer
+running under a live claim (the worker crashed, lost its lease, or could not record the end
+through a database outage) is closed as `interrupted`, so no run stays `running` forever.
+A run belongs to the latest `tick_claim` of its shop by its worker made before it started.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,8 @@ from sqlmodel import Session, select
 
 from connector.clock import aware
 from connector.store import session_scope
-from connector.store.models import ActionRow, ProductRow, SyncTickRow
-from connector.store.states import TickState
+from connector.store.models import ActionRow, ProductRow, SyncRunRow, SyncTickRow, TickClaimRow
+from connector.store.states import TickOutcome, TickState
 
 
 def changed_skus(engine: Engine, since: datetime, limit: int = 5000) -> tuple[list[str], datetime]:
@@ -60,3 +66,46 @@ def forget_ticks(engine: Engine, before: datetime) -> int:
             )
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def close_orphaned_runs(engine: Engine, now: datetime) -> list[int]:
+    """Close as `interrupted` every running run whose tick no longer runs under a live claim; their ids.
+
+    Runs made outside any tick claim (a one-shot `ocop-sync sync`) are left alone.
+    """
+    closed: list[int] = []
+    with session_scope(engine) as session:
+        runs = session.exec(
+            select(SyncRunRow)
+            .where(SyncRunRow.outcome == "running", SyncRunRow.finished_at == None)  # noqa: E711
+            .with_for_update(skip_locked=True)
+        ).all()
+        for run in runs:
+            claim = session.exec(
+                select(TickClaimRow)
+                .where(
+                    TickClaimRow.shop_id == run.shop_id,
+                    TickClaimRow.worker == run.worker,
+                    TickClaimRow.claimed_at <= run.started_at,
+                )
+                .order_by(TickClaimRow.claimed_at.desc())  # type: ignore[attr-defined]
+            ).first()
+            if claim is None or _runs_under_live_claim(session, claim, now):
+                continue
+            run.outcome, run.finished_at = TickOutcome.INTERRUPTED.value, now
+            run.error = (run.error or f"closed by the sweeper: tick {claim.tick} no longer runs under its claim")[:500]
+            session.add(run)
+            assert run.id is not None
+            closed.append(run.id)
+    return closed
+
+
+def _runs_under_live_claim(session: Session, claim: TickClaimRow, now: datetime) -> bool:
+    tick = session.get(SyncTickRow, claim.tick_id)
+    if tick is None or tick.state != TickState.RUNNING or tick.claimed_by != claim.worker:
+        return False
+    latest = session.exec(
+        select(TickClaimRow.id).where(TickClaimRow.tick_id == claim.tick_id).order_by(TickClaimRow.id.desc())  # type: ignore[union-attr]
+    ).first()
+    until = aware(tick.lease_until)
+    return latest == claim.id and until is not None and until >= now

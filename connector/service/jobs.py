@@ -22,8 +22,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from connector.engine.tokens import TokenVault, refresh_shop_tokens
 from connector.reports.delivery import deliver_producer_reports
 from connector.service import housekeeping, ticks
+from connector.service.ratelog import RateLimitedLog
 from connector.service.resync import dispatch_requests
 from connector.service.runtime import Runtime
+from connector.service.supervise import TRANSIENT
 from connector.settings import SchedulerSettings
 from connector.store import leases
 from connector.store.leases import Lease, shop_lease
@@ -153,14 +155,19 @@ def _bind(func: Callable[[str], Awaitable[None]], arg: str) -> Callable[[], Awai
     return job
 
 
-def build_scheduler(plan: JobPlan, *, deadline_s: float) -> AsyncIOScheduler:
-    """An AsyncIOScheduler (memory job store) holding `plan`'s jobs, each with a hard deadline."""
+def build_scheduler(plan: JobPlan, *, deadline_s: float, health: RateLimitedLog | None = None) -> AsyncIOScheduler:
+    """An AsyncIOScheduler (memory job store) holding `plan`'s jobs, each with a hard deadline.
+
+    A job that fails is logged through `health` (one line per job per interval, so an outage does
+    not print a traceback per fire) and marks the job failing until it next succeeds.
+    """
     scheduler = AsyncIOScheduler(
         timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     )
+    health = health or RateLimitedLog(log)
     for spec in plan.jobs:
         scheduler.add_job(
-            _with_deadline(spec.func, deadline_s),
+            _guarded(spec.id, spec.func, deadline_s, health),
             trigger=spec.trigger,
             id=spec.id,
             name=spec.id,
@@ -172,10 +179,21 @@ def build_scheduler(plan: JobPlan, *, deadline_s: float) -> AsyncIOScheduler:
     return scheduler
 
 
-def _with_deadline(func: Callable[[], Awaitable[None]], deadline_s: float) -> Callable[[], Awaitable[None]]:
+def _guarded(
+    job_id: str, func: Callable[[], Awaitable[None]], deadline_s: float, health: RateLimitedLog
+) -> Callable[[], Awaitable[None]]:
+    key = f"job {job_id}"
+
     async def job() -> None:
-        async with asyncio.timeout(deadline_s):
-            await func()
+        try:
+            async with asyncio.timeout(deadline_s):
+                await func()
+        except TRANSIENT as exc:
+            health.failure(key, "%s failing (%s: %s)", key, type(exc).__name__, str(exc).splitlines()[0][:200])
+        except Exception:  # noqa: BLE001  # job boundary: logged (rate-limited), makes /readyz fail
+            health.failure(key, "%s raised", key, level=logging.ERROR, exc_info=True)
+        else:
+            health.recovered(key, "%s works again", key)
 
     job.__name__ = getattr(func, "__name__", "job")
     return job
@@ -274,12 +292,15 @@ class LeaderJobs:
         rt.wake.set()
 
     async def sweep(self) -> None:
-        """Return stuck in-flight actions to pending and forget old finished ticks."""
+        """Return stuck in-flight actions to pending, close orphaned runs, forget old finished ticks."""
         rt = self.rt
         moved = await rt.db(housekeeping.sweep_stuck_actions, rt.engine, rt.now())
         if moved:
             rt.metrics.swept.inc(moved)
             log.warning("sweeper: %d action(s) stuck in flight returned to pending", moved)
+        closed = await rt.db(housekeeping.close_orphaned_runs, rt.engine, rt.now())
+        if closed:
+            log.warning("sweeper: run(s) %s closed as interrupted (their tick no longer runs under a claim)", closed)
         await rt.db(housekeeping.forget_ticks, rt.engine, rt.now() - TICK_RETENTION)
 
     async def refresh_tokens(self) -> None:

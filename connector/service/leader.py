@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.exc import SQLAlchemyError
 
 from connector.reports.status import read_status
 from connector.service.jobs import LeaderJobs, build_scheduler, plan_jobs
 from connector.service.runtime import Runtime
+from connector.service.supervise import supervised
 from connector.store import leases
 from connector.store.leases import LEADER_LEASE, Lease, StaleLeaseError
 
@@ -36,20 +36,28 @@ class Leadership:
         return self._lease
 
     async def loop(self) -> None:
-        """Try to lead, or keep leading, every third of the lease."""
+        """Try to lead, or keep leading, every third of the lease (supervised: see `supervise`)."""
+        rt = self.rt
+        await supervised(
+            "leadership",
+            self._pass,
+            stopping=rt.stopping.is_set,
+            pause=rt.sleep,
+            health=rt.health,
+            cap_s=rt.settings.daemon.lease_s / 3,
+        )
+
+    async def _pass(self) -> float:
+        """One look at the leader lease: take it when free, renew it when held; the pause until the next."""
         rt = self.rt
         ttl = rt.settings.daemon.lease_s
-        while not rt.stopping.is_set():
-            try:
-                if self._lease is None:
-                    lease = await rt.db(leases.try_acquire, rt.engine, LEADER_LEASE, rt.worker, now=rt.now(), ttl_s=ttl)
-                    if lease is not None:
-                        await self._become_leader(lease)
-                elif not await rt.db(leases.renew, rt.engine, self._lease, now=rt.now(), ttl_s=ttl):
-                    self.step_down("lease renewal refused")
-            except SQLAlchemyError as exc:
-                log.warning("leader lease check failed (database): %s", type(exc).__name__)
-            await rt.sleep(ttl / 3)
+        if self._lease is None:
+            lease = await rt.db(leases.try_acquire, rt.engine, LEADER_LEASE, rt.worker, now=rt.now(), ttl_s=ttl)
+            if lease is not None:
+                await self._become_leader(lease)
+        elif not await rt.db(leases.renew, rt.engine, self._lease, now=rt.now(), ttl_s=ttl):
+            self.step_down("lease renewal refused")
+        return ttl / 3
 
     async def _become_leader(self, lease: Lease) -> None:
         rt = self.rt
@@ -66,7 +74,7 @@ class Leadership:
             catalog_poll_s=self.catalog_poll_s,
         )
         self.omitted_jobs = plan.omitted
-        self.scheduler = build_scheduler(plan, deadline_s=rt.settings.scheduler.job_deadline_s)
+        self.scheduler = build_scheduler(plan, deadline_s=rt.settings.scheduler.job_deadline_s, health=rt.health)
         self.scheduler.start()
         log.info(
             "leader now (epoch %d), %d jobs%s / trở thành leader",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -12,7 +13,11 @@ from typing import Any
 
 from connector.context import AppContext
 from connector.service.metrics import DaemonMetrics
+from connector.service.ratelog import RateLimitedLog
+from connector.service.runner import EngineLoop
 from connector.settings import Settings
+
+log = logging.getLogger("ocop_sync.daemon")
 
 
 def worker_name(settings: Settings) -> str:
@@ -23,7 +28,7 @@ def worker_name(settings: Settings) -> str:
 class Runtime:
     """The daemon's shared state: context, worker name, metrics, `stopping` and `wake` events, clock, db calls."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, *, log_interval_s: float = 30.0) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
         self.engine = ctx.engine
@@ -32,13 +37,21 @@ class Runtime:
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
         self.shop_ids = [s.id for s in ctx.settings.shops if s.enabled]
+        # loops and jobs in a failure episode (these make /readyz fail), and other repeated lines
+        self.health = RateLimitedLog(log, log_interval_s)
+        self.noise = RateLimitedLog(log, log_interval_s)
+        # SQLite has one writer: the daemon's own store calls then run on the engine loop's thread,
+        # one at a time with the runs' writes (as when everything shared one loop), never racing them
+        self.serial_db: EngineLoop | None = None
 
     def now(self) -> datetime:
         """The app clock."""
         return self.ctx.clock()
 
     async def db(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a blocking store call off the event loop."""
+        """Run a blocking store call off the event loop (on SQLite: on the engine's thread, see `serial_db`)."""
+        if self.serial_db is not None:
+            return await self.serial_db.call(func, *args, **kwargs)
         return await asyncio.to_thread(func, *args, **kwargs)
 
     async def sleep(self, seconds: float) -> None:

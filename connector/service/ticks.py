@@ -11,6 +11,7 @@ local time>``, ``req:<request id>`` (manual resync) and ``cat:<ms>`` (catalog ch
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -18,16 +19,18 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from connector.store import session_scope
 from connector.store.leases import Lease, StaleLeaseError, check_fence, renew, shop_lease, take
-from connector.store.models import ResyncRequestRow, SyncRunRow, SyncTickRow
+from connector.store.models import LeaseRow, ResyncRequestRow, SyncRunRow, SyncTickRow, TickClaimRow
 from connector.store.states import FAILED_TICK_OUTCOMES, TickOutcome, TickState, worst_outcome
-from schemas.sync import RunTrigger
+from schemas.sync import RunKind, RunTrigger
+
+log = logging.getLogger("ocop_sync.daemon")
 
 # -- tick names -----------------------------------------------------------------------------
 
@@ -65,6 +68,8 @@ class ClaimedTick:
     skus: tuple[str, ...] | None
     request_ids: tuple[int, ...]
     lease: Lease
+    attempt: int = 0  # the tick's `attempts` after this claim: tells this claim from a later one
+    claim_id: int = 0  # the `tick_claim` row of this claim
 
 
 def _insert(engine: Engine) -> Callable[..., postgresql.Insert | sqlite.Insert]:
@@ -187,19 +192,24 @@ def claim_ticks(
 ) -> list[ClaimedTick]:
     """Claim up to `limit` due ticks for distinct shops whose lease this worker can take.
 
-    Ticks left running by a dead worker (lease expired) are claimable again. Rows other
-    workers are claiming right now are skipped (SKIP LOCKED), never waited for.
+    Ticks left running by a dead worker (claim expired) are claimable again; so, at once, are
+    ticks still claimed under this worker's own name for a shop it is not running (`busy`): this
+    worker crashed or restarted, so nothing runs them. Rows other workers are claiming right now
+    are skipped (SKIP LOCKED), never waited for. Claiming a scheduled incremental tick coalesces
+    the shop's other due ones into it (they end `merged`): one run catches a shop up.
     """
     claimed: list[ClaimedTick] = []
     if limit <= 0:
         return claimed
     with session_scope(engine) as session:
+        running = SyncTickRow.state == TickState.RUNNING
         rows = session.exec(
             select(SyncTickRow)
             .where(
                 or_(
                     SyncTickRow.state == TickState.PENDING,  # type: ignore[arg-type]
-                    (SyncTickRow.state == TickState.RUNNING) & (SyncTickRow.lease_until < now),  # type: ignore[arg-type,operator]
+                    running & (SyncTickRow.lease_until < now),  # type: ignore[arg-type,operator]
+                    running & (SyncTickRow.claimed_by == worker),  # type: ignore[arg-type]
                 ),
                 SyncTickRow.due_at <= now,
             )
@@ -211,6 +221,8 @@ def claim_ticks(
         for row in rows:
             if len(claimed) >= limit or row.shop_id in taken:
                 continue
+            if row.state == TickState.RUNNING and row.claimed_by == worker:
+                _drop_own_shop_lease(session, row.shop_id, worker)  # left by this worker's previous life
             lease = take(session, shop_lease(row.shop_id), worker, now=now, ttl_s=lease_s)
             if lease is None:
                 continue
@@ -220,6 +232,19 @@ def claim_ticks(
             row.attempts += 1
             session.add(row)
             assert row.id is not None
+            if _coalescable(row):
+                _merge_others_into(session, row, [r for r in rows if r is not row], now)
+            claim = TickClaimRow(
+                tick_id=row.id,
+                shop_id=row.shop_id,
+                tick=row.tick,
+                worker=worker,
+                lease_epoch=lease.epoch,
+                claimed_at=now,
+            )
+            session.add(claim)
+            session.flush()
+            assert claim.id is not None
             claimed.append(
                 ClaimedTick(
                     row.id,
@@ -230,9 +255,39 @@ def claim_ticks(
                     tuple(row.skus) if row.skus is not None else None,
                     tuple(row.request_ids),
                     lease,
+                    row.attempts,
+                    claim.id,
                 )
             )
     return claimed
+
+
+def _drop_own_shop_lease(session: Session, shop_id: str, worker: str) -> None:
+    """Free a shop lease this worker's name still holds though this worker runs nothing there."""
+    session.execute(
+        update(LeaseRow)
+        .where(LeaseRow.name == shop_lease(shop_id), LeaseRow.holder == worker)  # type: ignore[arg-type]
+        .values(holder="")
+    )
+
+
+def _coalescable(row: SyncTickRow) -> bool:
+    """A plain scheduled incremental tick: whole shop, no request to settle."""
+    return (
+        row.kind == RunKind.INCREMENTAL.value
+        and row.trigger == RunTrigger.SCHEDULE.value
+        and row.skus is None
+        and not row.request_ids
+    )
+
+
+def _merge_others_into(session: Session, kept: SyncTickRow, locked: Sequence[SyncTickRow], now: datetime) -> None:
+    """End the shop's other pending plain incremental ticks (already locked by this claim) as merged into `kept`."""
+    for other in locked:
+        if other.shop_id == kept.shop_id and other.state == TickState.PENDING and _coalescable(other):
+            other.state, other.outcome, other.finished_at = TickState.DONE, TickOutcome.MERGED, now
+            other.error = f"merged into {kept.tick}"
+            session.add(other)
 
 
 def heartbeat_tick(engine: Engine, claimed: ClaimedTick, *, now: datetime, lease_s: float) -> bool:
@@ -241,10 +296,15 @@ def heartbeat_tick(engine: Engine, claimed: ClaimedTick, *, now: datetime, lease
         return False
     with session_scope(engine) as session:
         row = session.get(SyncTickRow, claimed.id)
-        if row is not None and row.claimed_by == claimed.lease.holder and row.state == TickState.RUNNING:
+        if row is not None and _still_ours(row, claimed):
             row.lease_until = now + timedelta(seconds=lease_s)
             session.add(row)
     return True
+
+
+def _still_ours(row: SyncTickRow, claimed: ClaimedTick) -> bool:
+    """The tick is still running under this very claim (not reclaimed, not re-claimed later)."""
+    return row.state == TickState.RUNNING and row.claimed_by == claimed.lease.holder and row.attempts == claimed.attempt
 
 
 def finish_tick(
@@ -257,25 +317,45 @@ def finish_tick(
     error: str = "",
     requeue: bool = False,
 ) -> bool:
-    """Record a tick's end (or put it back when `requeue`), fenced by the shop lease; False if stale."""
-    try:
-        with session_scope(engine) as session:
-            check_fence(session, claimed.lease)
-            row = session.get(SyncTickRow, claimed.id)
-            if row is None:
-                return False
-            if requeue:
+    """Record a tick's end, fenced by the shop lease, or put it back when `requeue`; False if not recorded.
+
+    Putting back is not fenced: a worker may always return a tick it still holds under this very
+    claim (a drain after its shop lease moved must not leave the tick running under its name). An
+    end refused by the fence (the shop lease moved) also puts the tick back when it is still this
+    claim's, so it runs again at once instead of after its claim expires. Either way the
+    `tick_claim` row is closed.
+    """
+    recorded = False
+    if not requeue:
+        try:
+            with session_scope(engine) as session:
+                check_fence(session, claimed.lease)
+                row = session.get(SyncTickRow, claimed.id)
+                if row is not None:
+                    row.state = TickState.FAILED if outcome in FAILED_TICK_OUTCOMES else TickState.DONE
+                    row.finished_at, row.outcome, row.run_id, row.error = now, outcome, run_id, error[:500]
+                    session.add(row)
+                    session.flush()
+                    if row.request_ids:
+                        settle_requests(session, row.request_ids, now)
+                    recorded = True
+        except StaleLeaseError as exc:
+            log.warning(
+                "shop %s: end of tick %s refused by the fence (%s); putting it back", claimed.shop_id, claimed.tick, exc
+            )
+    with session_scope(engine) as session:
+        if not recorded:
+            row = session.get(SyncTickRow, claimed.id, with_for_update=True)
+            if row is not None and _still_ours(row, claimed):
                 row.state, row.claimed_by, row.lease_until = TickState.PENDING, "", None
-            else:
-                row.state = TickState.FAILED if outcome in FAILED_TICK_OUTCOMES else TickState.DONE
-                row.finished_at, row.outcome, row.run_id, row.error = now, outcome, run_id, error[:500]
-            session.add(row)
-            session.flush()
-            if not requeue and row.request_ids:
-                settle_requests(session, row.request_ids, now)
-    except StaleLeaseError:
-        return False
-    return True
+                session.add(row)
+                recorded = requeue
+        claim = session.get(TickClaimRow, claimed.claim_id) if claimed.claim_id else None
+        if claim is not None and claim.ended_at is None:
+            claim.ended_at, claim.run_id = now, run_id
+            claim.outcome = outcome if not requeue else "requeued"
+            session.add(claim)
+    return recorded
 
 
 def settle_requests(session: Session, request_ids: Collection[int], now: datetime) -> None:
