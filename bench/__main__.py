@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, format_table, write_results
+from bench.healthz import scenario_healthz
 from bench.resync import (
     ROOT,
     bed,
@@ -133,7 +134,7 @@ def scenario_e(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
 
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,h").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -156,6 +157,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e")),
+            ("h", lambda: scenario_healthz(tmp / "h")),
         ]
         for key, run in scenarios:
             if key not in only:

@@ -58,7 +58,9 @@ class DaemonOptions:
     serve_http: bool = True
     demo_buyers_every_s: float = 0.0  # > 0: demo mode, simulated buyers on every sandbox shop
     log_interval_s: float = 30.0  # a failing loop, job or shop logs at most one line per interval
-    engine_thread: bool = True  # run shops on their own event loop thread, off the HTTP/scheduler loop
+    # run shops on their own event loop thread, off the HTTP/scheduler loop; None: on PostgreSQL only
+    # (SQLite has one writer: runs in a second thread starve the daemon's own store calls)
+    engine_thread: bool | None = None
     extra_routers: Sequence[APIRouter] = field(default=())
 
 
@@ -139,10 +141,9 @@ class Daemon:
             file_lock.acquire()  # raises DaemonAlreadyRunning
         try:
             await self.rt.db(leases.ensure_rows, self.engine, [LEADER_LEASE, *map(shop_lease, self.shop_ids)])
-            if self.options.engine_thread:
+            engine_thread = self.options.engine_thread
+            if engine_thread if engine_thread is not None else self.engine.dialect.name == "postgresql":
                 self.workers.engine_loop = EngineLoop()
-                if self.engine.dialect.name == "sqlite":
-                    self.rt.serial_db = self.workers.engine_loop
             self._install_signals()
             if self.options.serve_http:
                 await self._start_http()
@@ -165,7 +166,6 @@ class Daemon:
         finally:
             await self._stop_http()
             if self.workers.engine_loop is not None:
-                self.rt.serial_db = None
                 await asyncio.to_thread(self.workers.engine_loop.close)
                 self.workers.engine_loop = None
             if file_lock is not None:

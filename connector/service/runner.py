@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -63,14 +63,6 @@ class EngineLoop:
                 handle.cancel()  # cancels the run's task on the engine loop
                 await asyncio.wait([outcome])  # let it wind down (it records itself as interrupted)
             raise
-
-    async def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Call blocking `func` on the engine loop's thread (serialised with the runs' own database work)."""
-
-        async def there() -> T:
-            return func(*args, **kwargs)
-
-        return await self.run(there())
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the engine loop and its thread (after the daemon drained its runs)."""

@@ -14,7 +14,6 @@ from typing import Any
 from connector.context import AppContext
 from connector.service.metrics import DaemonMetrics
 from connector.service.ratelog import RateLimitedLog
-from connector.service.runner import EngineLoop
 from connector.settings import Settings
 
 log = logging.getLogger("ocop_sync.daemon")
@@ -40,18 +39,13 @@ class Runtime:
         # loops and jobs in a failure episode (these make /readyz fail), and other repeated lines
         self.health = RateLimitedLog(log, log_interval_s)
         self.noise = RateLimitedLog(log, log_interval_s)
-        # SQLite has one writer: the daemon's own store calls then run on the engine loop's thread,
-        # one at a time with the runs' writes (as when everything shared one loop), never racing them
-        self.serial_db: EngineLoop | None = None
 
     def now(self) -> datetime:
         """The app clock."""
         return self.ctx.clock()
 
     async def db(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run a blocking store call off the event loop (on SQLite: on the engine's thread, see `serial_db`)."""
-        if self.serial_db is not None:
-            return await self.serial_db.call(func, *args, **kwargs)
+        """Run a blocking store call off the event loop."""
         return await asyncio.to_thread(func, *args, **kwargs)
 
     async def sleep(self, seconds: float) -> None:
