@@ -3,7 +3,7 @@
 Scenarios: (a) full resync of 10,000 SKUs x 3 loopback sandboxes against the
 cost-model and rate-limit floors and a naive per-SKU baseline measured in the same run,
 (b) a zero-change incremental run, (c) propagation with the daemon running, (d) planning
-100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop.
+100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (j) /healthz latency during a full sync.
 
 Knobs for development only (the defaults are the specified sizes, and results.json records
 what was used): OCOP_BENCH_ONLY=a,c,... runs some scenarios, OCOP_BENCH_PROFILE=1 adds a
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, format_table, write_results
+from bench.healthz import scenario_healthz
 from bench.resync import (
     ROOT,
     bed,
@@ -136,7 +137,7 @@ def scenario_e(tmp: Path, skip: bool) -> tuple[list[Figure], dict[str, Any]]:
 
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,j").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -159,6 +160,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e", "--skip-postgres" in sys.argv[1:])),
+            ("j", lambda: scenario_healthz(tmp / "j")),
         ]
         for key, run in scenarios:
             if key not in only:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
@@ -87,6 +90,24 @@ class SchedulerSettings(BaseModel):
     sweeper_interval_s: float = Field(default=60.0, gt=0)
     token_check_interval_s: float = Field(default=3600.0, gt=0)
     report_cron: str = "0 7 * * *"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {tz!r} (e.g. 'Asia/Ho_Chi_Minh')") from None
+        return tz
+
+    @field_validator("full_cron", "report_cron")
+    @classmethod
+    def _valid_cron(cls, cron: str) -> str:
+        try:
+            CronTrigger.from_crontab(cron, timezone=UTC)
+        except ValueError as exc:
+            raise ValueError(f"not a valid 5-field crontab expression {cron!r}: {exc}") from None
+        return cron
 
 
 class DaemonSettings(BaseModel):

@@ -50,11 +50,16 @@ def health_router(source: HealthSource) -> APIRouter:
 
     @router.get("/readyz")
     async def readyz() -> JSONResponse:
-        """Ready when the database answers and the scheduler runs; 503 otherwise."""
+        """Ready when the database answers, every loop runs and none is failing; 503 otherwise."""
         db_error = await asyncio.to_thread(_db_ok, source.engine)
         running = source.scheduler_running()
         ready = not db_error and running
-        body = {"ready": ready, "database": db_error or "ok", "scheduler": "running" if running else "stopped"}
+        body = {
+            "ready": ready,
+            "database": db_error or "ok",
+            "scheduler": "running" if running else "stopped",
+            "failing": source.describe().get("failing", {}),
+        }
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics")

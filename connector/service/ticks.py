@@ -1,7 +1,6 @@
-"""What runs when: the leader's APScheduler jobs, and the tick queue they feed.
+"""The tick queue: one `sync_tick` row per (shop, slot), enqueued by the leader, claimed by workers.
 
-Only the leader schedules. Its jobs are built in memory from settings (no persistent,
-pickled job store) and each one only *enqueues* a `sync_tick` row per shop; every worker
+The leader's jobs (`connector.service.jobs`) only *enqueue* a `sync_tick` row per shop; every worker
 (the leader included) claims ticks with `FOR UPDATE SKIP LOCKED` and takes the shop's lease
 before running it. The unique (shop_id, tick) slot makes a tick idempotent even when two
 leaders briefly overlap, and the shop lease keeps two workers off one shop.
@@ -12,28 +11,26 @@ local time>``, ``req:<request id>`` (manual resync) and ``cat:<ms>`` (catalog ch
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connector.clock import aware
-from connector.settings import SchedulerSettings
 from connector.store import session_scope
-from connector.store.leases import Lease, StaleLeaseError, check_fence, shop_lease, take
-from connector.store.models import ActionRow, ProductRow, ResyncRequestRow, SyncRunRow, SyncTickRow
+from connector.store.leases import Lease, StaleLeaseError, check_fence, renew, shop_lease, take
+from connector.store.models import LeaseRow, ResyncRequestRow, SyncRunRow, SyncTickRow, TickClaimRow
 from connector.store.states import FAILED_TICK_OUTCOMES, TickOutcome, TickState, worst_outcome
-from schemas.sync import RunTrigger
+from schemas.sync import RunKind, RunTrigger
+
+log = logging.getLogger("ocop_sync.daemon")
 
 # -- tick names -----------------------------------------------------------------------------
 
@@ -71,6 +68,8 @@ class ClaimedTick:
     skus: tuple[str, ...] | None
     request_ids: tuple[int, ...]
     lease: Lease
+    attempt: int = 0  # the tick's `attempts` after this claim: tells this claim from a later one
+    claim_id: int = 0  # the `tick_claim` row of this claim
 
 
 def _insert(engine: Engine) -> Callable[..., postgresql.Insert | sqlite.Insert]:
@@ -193,19 +192,24 @@ def claim_ticks(
 ) -> list[ClaimedTick]:
     """Claim up to `limit` due ticks for distinct shops whose lease this worker can take.
 
-    Ticks left running by a dead worker (lease expired) are claimable again. Rows other
-    workers are claiming right now are skipped (SKIP LOCKED), never waited for.
+    Ticks left running by a dead worker (claim expired) are claimable again; so, at once, are
+    ticks still claimed under this worker's own name for a shop it is not running (`busy`): this
+    worker crashed or restarted, so nothing runs them. Rows other workers are claiming right now
+    are skipped (SKIP LOCKED), never waited for. Claiming a scheduled incremental tick coalesces
+    the shop's other due ones into it (they end `merged`): one run catches a shop up.
     """
     claimed: list[ClaimedTick] = []
     if limit <= 0:
         return claimed
     with session_scope(engine) as session:
+        running = SyncTickRow.state == TickState.RUNNING
         rows = session.exec(
             select(SyncTickRow)
             .where(
                 or_(
                     SyncTickRow.state == TickState.PENDING,  # type: ignore[arg-type]
-                    (SyncTickRow.state == TickState.RUNNING) & (SyncTickRow.lease_until < now),  # type: ignore[arg-type,operator]
+                    running & (SyncTickRow.lease_until < now),  # type: ignore[arg-type,operator]
+                    running & (SyncTickRow.claimed_by == worker),  # type: ignore[arg-type]
                 ),
                 SyncTickRow.due_at <= now,
             )
@@ -217,6 +221,8 @@ def claim_ticks(
         for row in rows:
             if len(claimed) >= limit or row.shop_id in taken:
                 continue
+            if row.state == TickState.RUNNING and row.claimed_by == worker:
+                _drop_own_shop_lease(session, row.shop_id, worker)  # left by this worker's previous life
             lease = take(session, shop_lease(row.shop_id), worker, now=now, ttl_s=lease_s)
             if lease is None:
                 continue
@@ -226,6 +232,19 @@ def claim_ticks(
             row.attempts += 1
             session.add(row)
             assert row.id is not None
+            if _coalescable(row):
+                _merge_others_into(session, row, [r for r in rows if r is not row], now)
+            claim = TickClaimRow(
+                tick_id=row.id,
+                shop_id=row.shop_id,
+                tick=row.tick,
+                worker=worker,
+                lease_epoch=lease.epoch,
+                claimed_at=now,
+            )
+            session.add(claim)
+            session.flush()
+            assert claim.id is not None
             claimed.append(
                 ClaimedTick(
                     row.id,
@@ -236,23 +255,56 @@ def claim_ticks(
                     tuple(row.skus) if row.skus is not None else None,
                     tuple(row.request_ids),
                     lease,
+                    row.attempts,
+                    claim.id,
                 )
             )
     return claimed
 
 
+def _drop_own_shop_lease(session: Session, shop_id: str, worker: str) -> None:
+    """Free a shop lease this worker's name still holds though this worker runs nothing there."""
+    session.execute(
+        update(LeaseRow)
+        .where(LeaseRow.name == shop_lease(shop_id), LeaseRow.holder == worker)  # type: ignore[arg-type]
+        .values(holder="")
+    )
+
+
+def _coalescable(row: SyncTickRow) -> bool:
+    """A plain scheduled incremental tick: whole shop, no request to settle."""
+    return (
+        row.kind == RunKind.INCREMENTAL.value
+        and row.trigger == RunTrigger.SCHEDULE.value
+        and row.skus is None
+        and not row.request_ids
+    )
+
+
+def _merge_others_into(session: Session, kept: SyncTickRow, locked: Sequence[SyncTickRow], now: datetime) -> None:
+    """End the shop's other pending plain incremental ticks (already locked by this claim) as merged into `kept`."""
+    for other in locked:
+        if other.shop_id == kept.shop_id and other.state == TickState.PENDING and _coalescable(other):
+            other.state, other.outcome, other.finished_at = TickState.DONE, TickOutcome.MERGED, now
+            other.error = f"merged into {kept.tick}"
+            session.add(other)
+
+
 def heartbeat_tick(engine: Engine, claimed: ClaimedTick, *, now: datetime, lease_s: float) -> bool:
     """Extend a running tick and its shop lease; False when another worker took the shop over."""
-    from connector.store.leases import renew
-
     if not renew(engine, claimed.lease, now=now, ttl_s=lease_s):
         return False
     with session_scope(engine) as session:
         row = session.get(SyncTickRow, claimed.id)
-        if row is not None and row.claimed_by == claimed.lease.holder and row.state == TickState.RUNNING:
+        if row is not None and _still_ours(row, claimed):
             row.lease_until = now + timedelta(seconds=lease_s)
             session.add(row)
     return True
+
+
+def _still_ours(row: SyncTickRow, claimed: ClaimedTick) -> bool:
+    """The tick is still running under this very claim (not reclaimed, not re-claimed later)."""
+    return row.state == TickState.RUNNING and row.claimed_by == claimed.lease.holder and row.attempts == claimed.attempt
 
 
 def finish_tick(
@@ -265,25 +317,45 @@ def finish_tick(
     error: str = "",
     requeue: bool = False,
 ) -> bool:
-    """Record a tick's end (or put it back when `requeue`), fenced by the shop lease; False if stale."""
-    try:
-        with session_scope(engine) as session:
-            check_fence(session, claimed.lease)
-            row = session.get(SyncTickRow, claimed.id)
-            if row is None:
-                return False
-            if requeue:
+    """Record a tick's end, fenced by the shop lease, or put it back when `requeue`; False if not recorded.
+
+    Putting back is not fenced: a worker may always return a tick it still holds under this very
+    claim (a drain after its shop lease moved must not leave the tick running under its name). An
+    end refused by the fence (the shop lease moved) also puts the tick back when it is still this
+    claim's, so it runs again at once instead of after its claim expires. Either way the
+    `tick_claim` row is closed.
+    """
+    recorded = False
+    if not requeue:
+        try:
+            with session_scope(engine) as session:
+                check_fence(session, claimed.lease)
+                row = session.get(SyncTickRow, claimed.id)
+                if row is not None:
+                    row.state = TickState.FAILED if outcome in FAILED_TICK_OUTCOMES else TickState.DONE
+                    row.finished_at, row.outcome, row.run_id, row.error = now, outcome, run_id, error[:500]
+                    session.add(row)
+                    session.flush()
+                    if row.request_ids:
+                        settle_requests(session, row.request_ids, now)
+                    recorded = True
+        except StaleLeaseError as exc:
+            log.warning(
+                "shop %s: end of tick %s refused by the fence (%s); putting it back", claimed.shop_id, claimed.tick, exc
+            )
+    with session_scope(engine) as session:
+        if not recorded:
+            row = session.get(SyncTickRow, claimed.id, with_for_update=True)
+            if row is not None and _still_ours(row, claimed):
                 row.state, row.claimed_by, row.lease_until = TickState.PENDING, "", None
-            else:
-                row.state = TickState.FAILED if outcome in FAILED_TICK_OUTCOMES else TickState.DONE
-                row.finished_at, row.outcome, row.run_id, row.error = now, outcome, run_id, error[:500]
-            session.add(row)
-            session.flush()
-            if not requeue and row.request_ids:
-                settle_requests(session, row.request_ids, now)
-    except StaleLeaseError:
-        return False
-    return True
+                session.add(row)
+                recorded = requeue
+        claim = session.get(TickClaimRow, claimed.claim_id) if claimed.claim_id else None
+        if claim is not None and claim.ended_at is None:
+            claim.ended_at, claim.run_id = now, run_id
+            claim.outcome = outcome if not requeue else "requeued"
+            session.add(claim)
+    return recorded
 
 
 def settle_requests(session: Session, request_ids: Collection[int], now: datetime) -> None:
@@ -317,208 +389,3 @@ def pending_ticks(engine: Engine) -> int:
     """Ticks waiting for a worker."""
     with Session(engine) as session:
         return len(session.exec(select(SyncTickRow.id).where(SyncTickRow.state == TickState.PENDING)).all())
-
-
-# -- leader-side periodic work ---------------------------------------------------------------
-
-
-def changed_skus(engine: Engine, since: datetime, limit: int = 5000) -> tuple[list[str], datetime]:
-    """SKUs whose catalog row changed after `since` (indexed on updated_at), and the new watermark."""
-    with Session(engine) as session:
-        rows = session.exec(
-            select(ProductRow.sku, ProductRow.updated_at)
-            .where(ProductRow.updated_at > since)
-            .order_by(ProductRow.updated_at)  # type: ignore[arg-type]
-            .limit(limit)
-        ).all()
-    if not rows:
-        return [], since
-    latest = max(aware(u) or since for _, u in rows)
-    return sorted({s for s, _ in rows}), latest
-
-
-def catalog_watermark(engine: Engine, now: datetime) -> datetime:
-    """The newest product change (or `now` for an empty catalog): where the catalog watcher starts."""
-    from sqlalchemy import func
-
-    with Session(engine) as session:
-        latest = session.exec(select(func.max(ProductRow.updated_at))).first()
-    return aware(latest) or now
-
-
-def sweep_stuck_actions(engine: Engine, now: datetime) -> int:
-    """Return outbox actions left in flight past their lease to pending; how many moved."""
-    with session_scope(engine) as session:
-        rows = session.exec(
-            select(ActionRow)
-            .where(ActionRow.state == "in_flight", ActionRow.lease_until < now)  # type: ignore[operator]
-            .with_for_update(skip_locked=True)
-        ).all()
-        for row in rows:
-            row.state, row.lease_until, row.updated_at = "pending", None, now
-            session.add(row)
-        return len(rows)
-
-
-# -- the APScheduler job table ---------------------------------------------------------------
-
-
-class JobHost(Protocol):
-    """What the scheduled jobs call; the daemon implements it (only the leader acts)."""
-
-    async def enqueue_incremental(self, shop_id: str) -> None:
-        """Enqueue this interval's incremental tick for one shop."""
-
-    async def enqueue_full(self, shop_id: str) -> None:
-        """Enqueue tonight's full-resync tick for one shop."""
-
-    async def poll_requests(self) -> None:
-        """Turn manual resync requests into ticks."""
-
-    async def watch_catalog(self) -> None:
-        """Turn catalog changes into ticks for the changed SKUs."""
-
-    async def sweep(self) -> None:
-        """Return stuck in-flight actions and abandoned ticks to pending."""
-
-    async def refresh_tokens(self) -> None:
-        """Refresh marketplace tokens nearing expiry."""
-
-    async def deliver_reports(self) -> None:
-        """Send the daily producer reports."""
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One scheduled job: an id, its trigger and what it calls."""
-
-    id: str
-    trigger: IntervalTrigger | CronTrigger
-    func: Callable[[], Awaitable[None]]
-    misfire_grace_s: int
-
-
-@dataclass(frozen=True)
-class JobPlan:
-    """The full job table, and which optional jobs were left out and why."""
-
-    jobs: tuple[JobSpec, ...]
-    omitted: tuple[str, ...] = field(default=())
-
-
-def _grace(interval_s: float) -> int:
-    return max(1, int(interval_s / 2))
-
-
-def plan_jobs(
-    sched: SchedulerSettings,
-    shop_ids: Sequence[str],
-    host: JobHost,
-    *,
-    now: datetime,
-    reports: bool,
-    catalog_poll_s: float = 1.0,
-    extra: Sequence[JobSpec] = (),
-) -> JobPlan:
-    """Build every job from settings: per-shop incremental and full resync, plus the housekeeping jobs."""
-    tz = ZoneInfo(sched.timezone)
-    inc = sched.incremental_interval_s
-    jobs: list[JobSpec] = []
-    for shop_id in shop_ids:
-        jobs.append(
-            JobSpec(
-                f"incremental:{shop_id}",
-                IntervalTrigger(seconds=inc, start_date=aligned_start(now, inc), timezone=UTC),
-                _bind(host.enqueue_incremental, shop_id),
-                _grace(inc),
-            )
-        )
-        jobs.append(
-            JobSpec(
-                f"full:{shop_id}",
-                CronTrigger(**_cron_fields(sched.full_cron), timezone=tz, jitter=sched.full_jitter_s or None),
-                _bind(host.enqueue_full, shop_id),
-                3600,
-            )
-        )
-
-    def every(seconds: float) -> IntervalTrigger:
-        return IntervalTrigger(seconds=seconds, timezone=UTC)
-
-    jobs += [
-        JobSpec("resync-requests", every(sched.resync_poll_s), host.poll_requests, _grace(sched.resync_poll_s)),
-        JobSpec("catalog-watch", every(catalog_poll_s), host.watch_catalog, _grace(catalog_poll_s)),
-        JobSpec("sweeper", every(sched.sweeper_interval_s), host.sweep, _grace(sched.sweeper_interval_s)),
-        JobSpec(
-            "token-refresh",
-            every(sched.token_check_interval_s),
-            host.refresh_tokens,
-            _grace(sched.token_check_interval_s),
-        ),
-    ]
-    omitted: list[str] = []
-    if reports:
-        jobs.append(
-            JobSpec("reports", CronTrigger.from_crontab(sched.report_cron, timezone=tz), host.deliver_reports, 3600)
-        )
-    else:
-        omitted.append("reports (connector.delivery.deliver_producer_reports is not available)")
-    jobs += extra
-    return JobPlan(tuple(jobs), tuple(omitted))
-
-
-def _cron_fields(cron: str) -> dict[str, str]:
-    minute, hour, day, month, day_of_week = cron.split()
-    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": day_of_week}
-
-
-def _bind(func: Callable[[str], Awaitable[None]], arg: str) -> Callable[[], Awaitable[None]]:
-    async def job() -> None:
-        await func(arg)
-
-    job.__name__ = f"{getattr(func, '__name__', 'job')}[{arg}]"
-    return job
-
-
-def build_scheduler(plan: JobPlan, *, deadline_s: float) -> AsyncIOScheduler:
-    """An AsyncIOScheduler (memory job store) holding `plan`'s jobs, each with a hard deadline."""
-    scheduler = AsyncIOScheduler(
-        timezone=UTC, job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-    )
-    for spec in plan.jobs:
-        scheduler.add_job(
-            _with_deadline(spec.func, deadline_s),
-            trigger=spec.trigger,
-            id=spec.id,
-            name=spec.id,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=spec.misfire_grace_s,
-            replace_existing=True,
-        )
-    return scheduler
-
-
-def _with_deadline(func: Callable[[], Awaitable[None]], deadline_s: float) -> Callable[[], Awaitable[None]]:
-    import asyncio
-
-    async def job() -> None:
-        async with asyncio.timeout(deadline_s):
-            await func()
-
-    job.__name__ = getattr(func, "__name__", "job")
-    return job
-
-
-def forget_ticks(engine: Engine, before: datetime) -> int:
-    """Delete finished ticks older than `before` (their runs stay in sync_run); how many."""
-    from sqlalchemy import delete
-
-    with session_scope(engine) as session:
-        result = session.execute(
-            delete(SyncTickRow).where(
-                SyncTickRow.state.in_([TickState.DONE, TickState.FAILED]),  # type: ignore[attr-defined]
-                SyncTickRow.finished_at < before,  # type: ignore[arg-type,operator]
-            )
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -284,3 +284,24 @@ class SyncTickRow(SQLModel, table=True):
     run_id: int | None = None
     outcome: str = ""
     error: str = ""
+
+
+class TickClaimRow(SQLModel, table=True):
+    """One claim of one tick by one worker under one shop-lease epoch: who ran which tick under which fence.
+
+    Written in the claiming transaction, closed when the worker records the tick's end. A run
+    (`sync_run`) belongs to the latest claim of its shop by its worker made before it started.
+    """
+
+    __tablename__ = "tick_claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tick_id: int = Field(index=True)
+    shop_id: str = Field(index=True, max_length=64)
+    tick: str = Field(max_length=96)
+    worker: str = ""
+    lease_epoch: int = 0
+    claimed_at: datetime
+    ended_at: datetime | None = None
+    run_id: int | None = None
+    outcome: str = ""

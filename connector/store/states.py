@@ -33,6 +33,7 @@ class TickOutcome(StrEnum):
     ERROR = "error"  # the run raised
     DEADLINE = "deadline"  # the run exceeded job_deadline_s
     STALE = "stale"  # the worker lost the shop lease mid-run
+    MERGED = "merged"  # coalesced: another pending incremental tick of the shop ran in its place
 
 
 # worst first: the outcome a request settles with when its shops ended differently
@@ -46,6 +47,7 @@ OUTCOME_SEVERITY: tuple[TickOutcome, ...] = (
     TickOutcome.INTERRUPTED,
     TickOutcome.PARTIAL,
     TickOutcome.CONVERGED,
+    TickOutcome.MERGED,
 )
 FAILED_TICK_OUTCOMES = frozenset({TickOutcome.ERROR, TickOutcome.DEADLINE})
 

@@ -8,6 +8,7 @@ records a `sync_run` row the way the engine does, inside a transaction guarded b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -381,3 +382,86 @@ def seed_catalog(url: str, products: int) -> list[str]:
     finally:
         engine.dispose()
     return [p.sku for p in chosen]
+
+
+# -- a database that can be made unavailable ------------------------------------------------------
+
+
+class CuttableProxy:
+    """A TCP proxy on 127.0.0.1 in front of a real server; `cut()` drops every connection and refuses
+    new ones (the database "goes away"), `restore()` lets connections through again."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        import socket
+        import threading
+
+        self.upstream = (upstream_host, upstream_port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._cut = threading.Event()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
+
+    def url_for(self, url: str) -> str:
+        """`url` with its host:port replaced by this proxy's."""
+        host, port = self.upstream
+        return url.replace(f"@{host}:{port}/", f"@127.0.0.1:{self.port}/", 1)
+
+    def cut(self) -> None:
+        """Drop every open connection; refuse new ones until `restore()`."""
+        self._cut.set()
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.close()
+            self._open.clear()
+
+    def restore(self) -> None:
+        """Let connections through again."""
+        self._cut.clear()
+
+    def close(self) -> None:
+        """Stop listening and drop everything (teardown)."""
+        self._closed.set()
+        self.cut()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._cut.is_set():
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, server]
+            for src, dst in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: Any, dst: Any) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.close()

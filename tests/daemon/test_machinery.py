@@ -19,12 +19,14 @@ from sqlmodel import Session, select
 from connector.context import AppContext
 from connector.engine.tokens import SecretKeyError, TokenVault, load_tokens, save_tokens
 from connector.reports.status import is_stalled, read_status
+from connector.service import housekeeping
 from connector.service import ticks as scheduler
 from connector.service.daemon import Daemon, DaemonOptions
 from connector.service.resync import dispatch_requests, read_requests, submit_request
 from connector.store import leases, session_scope
 from connector.store.leases import LEADER_LEASE, DaemonAlreadyRunning, DaemonFileLock, StaleLeaseError, shop_lease
-from connector.store.models import ActionRow, ShopRow, SyncTickRow
+from connector.store.models import ActionRow, ShopRow, SyncTickRow, TickClaimRow
+from connector.store.states import TickOutcome
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -63,8 +65,9 @@ async def test_jobs_fire_on_short_intervals_and_serve_health(sqlite_url: str, tm
         assert await asyncio.wait_for(serving, 15) == 0
     with Session(ctx.engine) as session:
         ticks = session.exec(select(SyncTickRow).where(SyncTickRow.trigger == "schedule")).all()
-    # one run per tick: scheduled runs and scheduled ticks match one to one, no tick left running
-    assert len(runs_of(ctx, trigger="schedule")) == sum(1 for t in ticks if t.state == "done")
+    # one run per tick that ran (a tick merged into another one's run has none), no tick left running
+    ran = [t for t in ticks if t.state == "done" and t.outcome != TickOutcome.MERGED]
+    assert len(runs_of(ctx, trigger="schedule")) == len(ran)
     assert not [t for t in ticks if t.state == "running"]
     assert leases.read_leases(ctx.engine)[LEADER_LEASE].holder == ""  # released on a clean stop
 
@@ -122,16 +125,39 @@ def test_one_shop_is_never_claimed_twice(any_db_url: str, tmp_path: Path) -> Non
     ctx = _ctx(any_db_url, tmp_path)
     leader = leases.try_acquire(ctx.engine, LEADER_LEASE, "l", now=T0, ttl_s=30)
     assert leader is not None
-    for tick in ("inc:1", "inc:2"):
-        scheduler.enqueue_tick(
-            ctx.engine, leader, shop_id="voso-ag", tick=tick, kind="incremental", trigger="schedule", now=T0
-        )
+    for tick, kind in (("inc:1", "incremental"), ("full:1", "full")):
+        scheduler.enqueue_tick(ctx.engine, leader, shop_id="voso-ag", tick=tick, kind=kind, trigger="schedule", now=T0)
     a = scheduler.claim_ticks(ctx.engine, "a", now=T0, lease_s=30, limit=4)
     b = scheduler.claim_ticks(ctx.engine, "b", now=T0, lease_s=30, limit=4)
-    assert [t.tick for t in a] == ["inc:1"] and b == []  # the shop's lease is busy, inc:2 waits
+    assert [t.tick for t in a] == ["inc:1"] and b == []  # the shop's lease is busy, full:1 waits
     assert scheduler.finish_tick(ctx.engine, a[0], now=T0, outcome="converged")
     leases.release(ctx.engine, a[0].lease)
-    assert [t.tick for t in scheduler.claim_ticks(ctx.engine, "b", now=T0, lease_s=30, limit=4)] == ["inc:2"]
+    assert [t.tick for t in scheduler.claim_ticks(ctx.engine, "b", now=T0, lease_s=30, limit=4)] == ["full:1"]
+
+
+def test_piled_up_incremental_ticks_of_a_shop_coalesce_into_one_run(any_db_url: str, tmp_path: Path) -> None:
+    ctx = _ctx(any_db_url, tmp_path)
+    leader = leases.try_acquire(ctx.engine, LEADER_LEASE, "l", now=T0, ttl_s=30)
+    assert leader is not None
+    for shop_id, tick, kind in (
+        ("voso-ag", "inc:1", "incremental"),
+        ("voso-ag", "inc:2", "incremental"),
+        ("voso-ag", "inc:3", "incremental"),
+        ("voso-ag", "full:1", "full"),  # not merged: a full run is different work
+        ("tiki-ag", "inc:2", "incremental"),  # another shop's tick is its own
+    ):
+        scheduler.enqueue_tick(ctx.engine, leader, shop_id=shop_id, tick=tick, kind=kind, trigger="schedule", now=T0)
+    claimed = scheduler.claim_ticks(ctx.engine, "w", now=T0, lease_s=30, limit=4)
+    assert sorted((t.shop_id, t.tick) for t in claimed) == [("tiki-ag", "inc:2"), ("voso-ag", "inc:1")]
+    with Session(ctx.engine) as session:
+        rows = {(t.shop_id, t.tick): (t.state, t.outcome, t.error) for t in session.exec(select(SyncTickRow))}
+    assert rows == {
+        ("voso-ag", "inc:1"): ("running", "", ""),
+        ("voso-ag", "inc:2"): ("done", "merged", "merged into inc:1"),
+        ("voso-ag", "inc:3"): ("done", "merged", "merged into inc:1"),
+        ("voso-ag", "full:1"): ("pending", "", ""),
+        ("tiki-ag", "inc:2"): ("running", "", ""),
+    }
 
 
 def test_two_requests_for_one_shop_coalesce_into_one_run(any_db_url: str, tmp_path: Path) -> None:
@@ -221,7 +247,7 @@ def test_sweeper_returns_stuck_actions_to_pending(db_engine: object, tmp_path: P
                     updated_at=T0,
                 )
             )
-    assert scheduler.sweep_stuck_actions(ctx.engine, T0) == 1
+    assert housekeeping.sweep_stuck_actions(ctx.engine, T0) == 1
     with Session(ctx.engine) as session:
         states = {a.sku: a.state for a in session.exec(select(ActionRow))}
     assert states == {"SKU0": "pending", "SKU1": "in_flight"}
@@ -268,3 +294,48 @@ def test_tokens_are_encrypted_at_rest(sqlite_url: str, tmp_path: Path) -> None:
     assert "very-secret" not in repr(vault)
     with pytest.raises(SecretKeyError):
         TokenVault("not-a-key")
+
+
+def test_a_tick_is_put_back_even_after_its_shop_lease_moved(any_db_url: str, tmp_path: Path) -> None:
+    """The known defect: a drain's requeue was fenced by the shop lease, so it silently left the tick
+    `running` under the stopped worker's live claim. Putting back one's own claim is now unconditional."""
+    ctx = _ctx(any_db_url, tmp_path)
+    leader = leases.try_acquire(ctx.engine, LEADER_LEASE, "l", now=T0, ttl_s=30)
+    assert leader is not None
+    scheduler.enqueue_tick(
+        ctx.engine, leader, shop_id="voso-ag", tick="inc:1", kind="incremental", trigger="schedule", now=T0
+    )
+
+    def move_shop_lease(lease: leases.Lease) -> leases.Lease:
+        leases.release(ctx.engine, lease)  # e.g. a token refresh took and gave the shop lease meanwhile
+        moved = leases.try_acquire(ctx.engine, shop_lease("voso-ag"), "w2", now=T0, ttl_s=30)
+        assert moved is not None
+        return moved
+
+    def state() -> tuple[str, str]:
+        with Session(ctx.engine) as session:
+            (row,) = session.exec(select(SyncTickRow)).all()
+            return row.state, row.claimed_by
+
+    (tick,) = scheduler.claim_ticks(ctx.engine, "w1", now=T0, lease_s=30, limit=1)
+    other = move_shop_lease(tick.lease)
+    assert scheduler.finish_tick(ctx.engine, tick, now=T0, outcome="", requeue=True)  # drain: put back
+    assert state() == ("pending", "")
+    leases.release(ctx.engine, other)
+    # an end refused by the fence puts the tick back too (run again now, not after the claim expires)
+    (again,) = scheduler.claim_ticks(ctx.engine, "w1", now=T0, lease_s=30, limit=1)
+    other = move_shop_lease(again.lease)
+    assert not scheduler.finish_tick(ctx.engine, again, now=T0, outcome="converged")
+    assert state() == ("pending", "")
+    # a claim that is no longer this one's is left alone
+    leases.release(ctx.engine, other)
+    (third,) = scheduler.claim_ticks(ctx.engine, "w3", now=T0, lease_s=30, limit=1)
+    assert not scheduler.finish_tick(ctx.engine, again, now=T0, outcome="", requeue=True)
+    assert state() == ("running", "w3")
+    with Session(ctx.engine) as session:
+        claims = session.exec(select(TickClaimRow).order_by(TickClaimRow.id)).all()  # type: ignore[arg-type]
+    assert [(c.worker, c.lease_epoch, c.outcome) for c in claims] == [
+        ("w1", tick.lease.epoch, "requeued"),
+        ("w1", again.lease.epoch, "converged"),
+        ("w3", third.lease.epoch, ""),
+    ]

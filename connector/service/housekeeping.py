@@ -1,0 +1,111 @@
+"""The leader's housekeeping queries: catalog changes to watch, stuck work to sweep, old ticks to forget.
+
+The sweeper also closes *orphaned runs*: a `sync_run` still `running` whose tick is no longer
+running under a live claim (the worker crashed, lost its lease, or could not record the end
+through a database outage) is closed as `interrupted`, so no run stays `running` forever.
+A run belongs to the latest `tick_claim` of its shop by its worker made before it started.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from connector.clock import aware
+from connector.store import session_scope
+from connector.store.models import ActionRow, ProductRow, SyncRunRow, SyncTickRow, TickClaimRow
+from connector.store.states import TickOutcome, TickState
+
+
+def changed_skus(engine: Engine, since: datetime, limit: int = 5000) -> tuple[list[str], datetime]:
+    """SKUs whose catalog row changed after `since` (indexed on updated_at), and the new watermark."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ProductRow.sku, ProductRow.updated_at)
+            .where(ProductRow.updated_at > since)
+            .order_by(ProductRow.updated_at)  # type: ignore[arg-type]
+            .limit(limit)
+        ).all()
+    if not rows:
+        return [], since
+    latest = max(aware(u) or since for _, u in rows)
+    return sorted({s for s, _ in rows}), latest
+
+
+def catalog_watermark(engine: Engine, now: datetime) -> datetime:
+    """The newest product change (or `now` for an empty catalog): where the catalog watcher starts."""
+    with Session(engine) as session:
+        latest = session.exec(select(func.max(ProductRow.updated_at))).first()
+    return aware(latest) or now
+
+
+def sweep_stuck_actions(engine: Engine, now: datetime) -> int:
+    """Return outbox actions left in flight past their lease to pending; how many moved."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(ActionRow)
+            .where(ActionRow.state == "in_flight", ActionRow.lease_until < now)  # type: ignore[operator]
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            row.state, row.lease_until, row.updated_at = "pending", None, now
+            session.add(row)
+        return len(rows)
+
+
+def forget_ticks(engine: Engine, before: datetime) -> int:
+    """Delete finished ticks older than `before` (their runs stay in sync_run); how many."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            delete(SyncTickRow).where(
+                SyncTickRow.state.in_([TickState.DONE, TickState.FAILED]),  # type: ignore[attr-defined]
+                SyncTickRow.finished_at < before,  # type: ignore[arg-type,operator]
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def close_orphaned_runs(engine: Engine, now: datetime) -> list[int]:
+    """Close as `interrupted` every running run whose tick no longer runs under a live claim; their ids.
+
+    Runs made outside any tick claim (a one-shot `ocop-sync sync`) are left alone.
+    """
+    closed: list[int] = []
+    with session_scope(engine) as session:
+        runs = session.exec(
+            select(SyncRunRow)
+            .where(SyncRunRow.outcome == "running", SyncRunRow.finished_at == None)  # noqa: E711
+            .with_for_update(skip_locked=True)
+        ).all()
+        for run in runs:
+            claim = session.exec(
+                select(TickClaimRow)
+                .where(
+                    TickClaimRow.shop_id == run.shop_id,
+                    TickClaimRow.worker == run.worker,
+                    TickClaimRow.claimed_at <= run.started_at,
+                )
+                .order_by(TickClaimRow.claimed_at.desc())  # type: ignore[attr-defined]
+            ).first()
+            if claim is None or _runs_under_live_claim(session, claim, now):
+                continue
+            run.outcome, run.finished_at = TickOutcome.INTERRUPTED.value, now
+            run.error = (run.error or f"closed by the sweeper: tick {claim.tick} no longer runs under its claim")[:500]
+            session.add(run)
+            assert run.id is not None
+            closed.append(run.id)
+    return closed
+
+
+def _runs_under_live_claim(session: Session, claim: TickClaimRow, now: datetime) -> bool:
+    tick = session.get(SyncTickRow, claim.tick_id)
+    if tick is None or tick.state != TickState.RUNNING or tick.claimed_by != claim.worker:
+        return False
+    latest = session.exec(
+        select(TickClaimRow.id).where(TickClaimRow.tick_id == claim.tick_id).order_by(TickClaimRow.id.desc())  # type: ignore[union-attr]
+    ).first()
+    until = aware(tick.lease_until)
+    return latest == claim.id and until is not None and until >= now
