@@ -81,7 +81,9 @@ def open_shop(ctx: AppContext, shop_id: str, fence: Fence | None) -> OpenShop:
     adapter = ctx.adapter(settings, http)
     caps = type(adapter).capabilities
     rate = shop_rate(caps.requests_per_second, ctx.settings.sync.rate_limit_share, settings.requests_per_second)
-    calls = CallPolicy(ctx.settings.retry, ShopLimiter(rate), refresh=adapter.refresh_auth)
+    limiter = ShopLimiter(rate)
+    limiter.install(http)  # one request, one token: auth and multi-request adapter calls included
+    calls = CallPolicy(ctx.settings.retry, limiter, refresh=adapter.refresh_auth)
     _load_tokens(ctx, settings, adapter)
     with session_scope(ctx.engine) as session:
         if fence is not None:
