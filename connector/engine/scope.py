@@ -2,17 +2,22 @@
 
 A full run scrolls the whole shop. An incremental run covers the SKUs whose catalog record
 changed, the listings the marketplace reports changed, open actions and drift, and unresolved
-create intents (or exactly the `skus` it was given), and looks up what it cannot know otherwise.
+create intents (or exactly the `skus` it was given). What it cannot know from the last
+observation it either looks up SKU by SKU or reads in one complete scroll, whichever costs
+fewer requests (`connector.engine.cost`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from adapters.errors import AdapterError
+from connector.engine.cost import ObservationChoice, choose_observation
 from connector.engine.observe import get_listings, read_listings, read_or_look_up
 from connector.engine.outbox import open_action_skus, open_drift_skus
 from connector.engine.plan import BindingView
@@ -23,6 +28,8 @@ from schemas.listing import Listing
 from schemas.sync import DesiredListing, RunKind
 
 __all__ = ["Observation", "max_updated", "observe"]
+
+log = logging.getLogger("ocop_sync.sync")
 
 
 @dataclass
@@ -81,7 +88,6 @@ async def observe(
 ) -> Observation:
     """Read what the run needs of the shop's listings and decide the run's scope."""
     shop = run.shop
-    caps = type(shop.adapter).capabilities
     with Session(run.ctx.engine) as session:
         session_shop = session.get(ShopRow, shop.settings.id)
         assert session_shop is not None
@@ -108,20 +114,9 @@ async def observe(
         everything = {d.seller_sku for d in desired} | set(observed) | set(bindings)
         full_scope = frozenset(everything - unknown) if unknown else None
         return Observation(observed, fresh, full_scope, True, mark, catalog_mark, unknown)
-    feed: dict[str, Listing] = {}
-    if skus is None and caps.listing_since:
-        feed = await read_listings(shop.calls, shop.adapter, since=listings_mark)
-    scope = (
-        set(skus)
-        if skus is not None
-        else changed | set(feed) | open_skus | {s for s in bindings if bindings[s].create_intent}
-    )
+    base = set(skus) if skus is not None else changed | open_skus | {s for s in bindings if bindings[s].create_intent}
+    feed, scope = await _observe_scope(run, bindings, snapshot, base, fresh, unknown, listings_mark, skus is None)
     known = {**snapshot, **feed}
-    lookup = sorted(
-        s for s in scope if s not in fresh and s not in feed and (s not in snapshot or not caps.listing_since)
-    )
-    fresh.update(feed)
-    fresh.update(await get_listings(shop.calls, shop.adapter, lookup, unknown))
     scope -= unknown
     observed = {**known, **{k: v for k, v in fresh.items() if v is not None}}
     for sku, listing in fresh.items():
@@ -130,3 +125,69 @@ async def observe(
     mark = max_updated(feed.values(), listings_mark)
     catalog = catalog_mark if skus is None and not unknown else None  # unknown SKUs must be looked at again
     return Observation(observed, fresh, frozenset(scope), False, mark, catalog, unknown)
+
+
+async def _observe_scope(
+    run: Run,
+    bindings: dict[str, BindingView],
+    snapshot: Snapshot,
+    base: set[str],
+    fresh: dict[str, Listing | None],
+    unknown: set[str],
+    listings_mark: datetime | None,
+    with_feed: bool,
+) -> tuple[dict[str, Listing], set[str]]:
+    """Observe an incremental run's `base` SKUs into `fresh`, by look-ups or one complete read (the cheaper).
+
+    Returns the since-feed (listings changed after `listings_mark`, which join the scope) and
+    the scope. SKUs the last observation already shows are not looked up on a shop whose feed
+    reports changes.
+    """
+    shop = run.shop
+    caps = type(shop.adapter).capabilities
+    reads_feed = with_feed and caps.listing_since
+    pending = [s for s in base if s not in fresh and (s not in snapshot or not caps.listing_since)]
+    size = max(len(snapshot), sum(1 for b in bindings.values() if b.bound))
+    choice = choose_observation(len(pending), size, caps.page_size, feed_pages=1 if reads_feed else 0)
+    everything = await _complete_read(run, choice) if choice.scroll else None
+    feed: dict[str, Listing] = {}
+    if everything is not None:
+        # One complete read instead of the look-ups: it also shows what is not there, so a
+        # SKU it did not find needs no look-up before its create (as in a full run).
+        if reads_feed:
+            feed = {sku: x for sku, x in everything.items() if _changed_since(x, listings_mark)}
+        scope = base | set(feed)
+        for sku in sorted(scope - set(fresh)):
+            fresh[sku] = everything.get(sku)
+        return feed, scope
+    if reads_feed:
+        feed = await read_listings(shop.calls, shop.adapter, since=listings_mark)
+    scope = base | set(feed)
+    lookup = sorted(
+        s for s in scope if s not in fresh and s not in feed and (s not in snapshot or not caps.listing_since)
+    )
+    fresh.update(feed)
+    fresh.update(await get_listings(shop.calls, shop.adapter, lookup, unknown))
+    return feed, scope
+
+
+def _changed_since(listing: Listing, mark: datetime | None) -> bool:
+    """What the marketplace's since-feed would have shown: changed after `mark` (or of unknown age)."""
+    return mark is None or listing.updated_at is None or listing.updated_at > mark
+
+
+async def _complete_read(run: Run, choice: ObservationChoice) -> dict[str, Listing] | None:
+    """Every listing of the shop, or None when the read cannot complete (the run then looks SKUs up)."""
+    log.info(
+        "shop %s: reading all listings (%d pages) instead of %d look-ups",
+        run.shop.settings.id,
+        choice.scroll_cost,
+        choice.lookup_cost,
+    )
+    try:
+        return await read_listings(run.shop.calls, run.shop.adapter)
+    except AdapterError as exc:
+        if not exc.retryable:
+            raise
+        log.warning("listing read failed (%s); looking SKUs up one by one instead", type(exc).__name__)
+        return None
