@@ -69,7 +69,7 @@ def run_cli(app: typer.Typer) -> None:
     """Run the command line; a busy or unusable database ends it with one line and its exit code."""
     try:
         app()
-    except (DatabaseBusy, OperationalError) as exc:  # the CLI boundary for expected database conditions
+    except OperationalError as exc:  # DatabaseBusy included: the CLI boundary for expected database conditions
         if is_busy(exc):
             waited = exc.waited_s if isinstance(exc, DatabaseBusy) else None
             seconds = f"{waited:g}" if waited is not None else "?"

@@ -25,11 +25,15 @@ READ_ONLY_OPTION = "ocop_read_only"
 LockWait = Callable[[float], None]
 
 
-class DatabaseBusy(Exception):
-    """Another process held the SQLite write lock for longer than the configured wait."""
+class DatabaseBusy(OperationalError):
+    """Another process held the SQLite write lock for longer than the configured wait.
 
-    def __init__(self, waited_s: float) -> None:
-        super().__init__(f"database is locked by another process (waited {waited_s:g} s)")
+    An `OperationalError` (so code that handles database errors handles this one alike),
+    carrying how long it waited.
+    """
+
+    def __init__(self, waited_s: float, orig: BaseException | None) -> None:
+        super().__init__("BEGIN IMMEDIATE", None, orig or RuntimeError("database is locked"))
         self.waited_s = waited_s
 
 
@@ -113,7 +117,7 @@ def _configure_sqlite(engine: Engine, lock_timeout_s: float, on_lock_wait: LockW
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except OperationalError as exc:
             if is_busy(exc):
-                raise DatabaseBusy(lock_timeout_s) from exc
+                raise DatabaseBusy(lock_timeout_s, exc.orig) from exc
             raise
 
 
