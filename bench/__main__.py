@@ -131,9 +131,17 @@ def scenario_e(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
     return figs, {"e": full}
 
 
+def scenario_f(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
+    """(f) a big catalog import with the daemon running (issue #17), in `bench.big_import`."""
+    from bench.big_import import big_import, big_import_figures
+
+    r = big_import(tmp)
+    return big_import_figures(r), {"f": r}
+
+
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,f").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -156,6 +164,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e")),
+            ("f", lambda: scenario_f(tmp / "f")),
         ]
         for key, run in scenarios:
             if key not in only:
