@@ -135,9 +135,17 @@ def scenario_e(tmp: Path, skip: bool) -> tuple[list[Figure], dict[str, Any]]:
     return figs, {"e": full}
 
 
+def scenario_big_import(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
+    """(i) a big catalog import with the daemon running, in `bench.big_import`."""
+    from bench.big_import import big_import, big_import_figures
+
+    r = big_import(tmp)
+    return big_import_figures(r), {"f": r}
+
+
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,j").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,i,j").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -160,6 +168,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e", "--skip-postgres" in sys.argv[1:])),
+            ("i", lambda: scenario_big_import(tmp / "i")),
             ("j", lambda: scenario_healthz(tmp / "j")),
         ]
         for key, run in scenarios:

@@ -63,14 +63,21 @@ class AppContext:
         engine: Engine | None = None,
         sandbox_hub: SandboxHub | None = None,
         migrate: bool = True,
+        on_lock_wait: Callable[[float], None] | None = None,
     ) -> AppContext:
-        """Wire settings, database (migrated) and adapters; fail early on an unknown marketplace."""
+        """Wire settings, database (migrated) and adapters; fail early on an unknown marketplace.
+
+        `on_lock_wait` is told when a transaction starts waiting for a busy SQLite database.
+        """
         from connector.redact import install_log_redaction
 
         install_log_redaction()  # httpx logs request URLs, where Lazada carries tokens and signatures
         registry = registry or AdapterRegistry.from_entry_points()
         registry.require(s.marketplace for s in settings.shops)
-        engine = engine or make_engine(settings.database.effective_url())
+        database = settings.database
+        engine = engine or make_engine(
+            database.effective_url(), lock_timeout_s=database.lock_timeout_s, on_lock_wait=on_lock_wait
+        )
         if migrate:
             upgrade(engine)
         return cls(settings, engine, registry, sandbox_hub or SandboxHub(registry))

@@ -37,6 +37,7 @@ class DatabaseSettings(BaseModel):
 
     url: str = ""  # empty = SQLite file under data_dir
     data_dir: Path = Path("var")
+    lock_timeout_s: float = Field(default=10.0, gt=0, description="how long to wait for a busy SQLite database")
 
     def effective_url(self) -> str:
         """The SQLAlchemy URL to connect to."""

@@ -26,7 +26,7 @@ from connector.cli.common import console, err_console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
 from connector.reports.i18n import bilingual
 from connector.settings import Settings
-from connector.store import session_scope
+from connector.store import read_only, session_scope
 
 
 def summary_tables(summary: CatalogSummary) -> list[Table]:
@@ -60,7 +60,7 @@ def print_summary(settings: Settings, today: date) -> None:
     """Print the catalog summary of the configured database."""
     engine = migrated_engine(settings)
     try:
-        with session_scope(engine) as session:
+        with session_scope(read_only(engine)) as session:  # works while another process writes
             producers, products = read_producers(session), read_products(session)
     finally:
         engine.dispose()
@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_or_exit()
         engine = migrated_engine(settings)
         try:
-            data = export_file(engine, chosen)
+            data = export_file(read_only(engine), chosen)
         finally:
             engine.dispose()
         if output is None:

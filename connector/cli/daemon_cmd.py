@@ -14,9 +14,10 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connector.cli.common import console, err_console, settings_or_exit
+from connector.cli.common import cli_context, console, err_console, settings_or_exit
 from connector.redact import redact_secrets
 from connector.settings import Settings
+from connector.store import read_only
 from connector.store.models import SyncRunRow
 
 DEMO_INTERVAL_S = 20.0
@@ -70,7 +71,6 @@ def _daemon_running(settings: Settings, engine: Engine, now: datetime) -> bool:
 def resync(settings: Settings, *, shop: str | None, full: bool, now_: bool, wait: bool, timeout_s: float) -> int:
     """Record a resync request; run it here with `now_` when no daemon runs; optionally wait for it."""
     from connector.clock import utcnow
-    from connector.context import AppContext
     from connector.service.resync import engine_run_shop, read_requests, run_now, submit_request
 
     if shop is not None:
@@ -79,7 +79,7 @@ def resync(settings: Settings, *, shop: str | None, full: bool, now_: bool, wait
         except KeyError as exc:
             err_console.print(f"[red]Không có gian hàng / unknown shop:[/red] {exc}")
             raise typer.Exit(2) from exc
-    ctx = AppContext.build(settings)
+    ctx = cli_context(settings)
     try:
         kind = "full" if full else "incremental"
         request_id = submit_request(ctx.engine, shop_id=shop, kind=kind, requested_by="cli", now=utcnow())
@@ -121,20 +121,20 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
     """Print recent sync runs and resync requests, every time in the settings' time zone."""
     from connector.cli.tables import RunLine, runs_table, times_line
     from connector.clock import utcnow
-    from connector.context import AppContext
     from connector.reports.common import local_iso, local_time
     from connector.reports.i18n import bilingual
     from connector.service.resync import read_requests
 
-    ctx = AppContext.build(settings)
+    ctx = cli_context(settings)
     tz = settings.scheduler.timezone
+    reader = read_only(ctx.engine)  # works while another process writes
     try:
-        with Session(ctx.engine) as session:
+        with Session(reader) as session:
             query = select(SyncRunRow).order_by(SyncRunRow.id.desc()).limit(limit)  # type: ignore[union-attr]
             if shop:
                 query = query.where(SyncRunRow.shop_id == shop)
             rows = session.exec(query).all()
-        requests = read_requests(ctx.engine, limit=5)
+        requests = read_requests(reader, limit=5)
     finally:
         ctx.engine.dispose()
     if as_json:
@@ -200,14 +200,13 @@ def status(settings: Settings, *, as_json: bool) -> None:
     """Print per-shop health (one state word per shop, and what to do), every time in the settings' time zone."""
     from connector.cli.tables import status_hints, status_table, times_line
     from connector.clock import utcnow
-    from connector.context import AppContext
     from connector.reports.common import local_iso
     from connector.reports.i18n import bilingual
     from connector.reports.status import read_status
 
-    ctx = AppContext.build(settings)
+    ctx = cli_context(settings)
     try:
-        cluster = read_status(ctx.engine, settings, utcnow())
+        cluster = read_status(read_only(ctx.engine), settings, utcnow())  # works while another process writes
     finally:
         ctx.engine.dispose()
     tz = settings.scheduler.timezone

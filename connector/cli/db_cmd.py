@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy.engine import Engine
 
-from connector.cli.common import console, settings_or_exit
-from connector.settings import Settings
-from connector.store import make_engine, upgrade
+from connector.cli.common import console, migrated_engine, settings_or_exit
 from connector.store.migrate import write_revision
 
-
-def migrated_engine(settings: Settings) -> Engine:
-    """An engine for the configured database, with every migration applied."""
-    engine = make_engine(settings.database.effective_url())
-    upgrade(engine)
-    return engine
+__all__ = ["migrated_engine", "register"]
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ from connector.catalog.demo_data import seed_demo
 from connector.catalog.store import read_producers, read_products
 from connector.catalog.summary import summarise
 from connector.cli.catalog_cmd import print_summary, summary_line
-from connector.cli.common import console, settings_or_exit
+from connector.cli.common import cli_context, console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
 from connector.settings import SANDBOX_URL, Settings
 from connector.store import session_scope
@@ -68,9 +68,8 @@ def _reconcile_demo(settings: Settings) -> None:
 
     from connector.cli.demo_scenario import run_demo_sync
     from connector.cli.sync_cmd import summary_table
-    from connector.context import AppContext
 
-    ctx = AppContext.build(settings)
+    ctx = cli_context(settings)
     try:
         result = asyncio.run(run_demo_sync(ctx))
     finally:

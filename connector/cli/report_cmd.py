@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from connector.cli.common import console, err_console, settings_or_exit
+from connector.cli.common import cli_context, console, err_console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
 from connector.reports import queries as reports
 from connector.reports.i18n import Lang, UnknownLanguageError, parse_lang
@@ -21,7 +21,7 @@ from connector.reports.render import (
     render_producer,
     render_runs,
 )
-from connector.store import session_scope
+from connector.store import read_only, session_scope
 
 EXIT_NOT_FOUND = 1
 FORMAT_HELP = "json | csv | md | html"
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
         since_at = parse_since(since, now) if since else None
         engine = migrated_engine(settings)
         try:
-            with session_scope(engine) as session:
+            with session_scope(read_only(engine)) as session:  # works while another process writes
                 report = reports.drift_report(session, settings, now=now, shop_id=shop, since=since_at)
         finally:
             engine.dispose()
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         format_, language = _format(fmt), _lang(lang, settings.reports.lang)
         engine = migrated_engine(settings)
         try:
-            with session_scope(engine) as session:
+            with session_scope(read_only(engine)) as session:  # works while another process writes
                 report = reports.producer_report(session, settings, producer_id, now=utcnow(), lang=language)
         except reports.UnknownProducerError:
             err_console.print(f"[red]Không có chủ thể / unknown producer:[/red] {producer_id}")
@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
         engine = migrated_engine(settings)
         count = 0
         try:
-            with session_scope(engine) as session:
+            with session_scope(read_only(engine)) as session:  # works while another process writes
                 for producer_id in reports.producer_ids(session):
                     report = reports.producer_report(session, settings, producer_id, now=now, lang=language)
                     text = render_producer(report, format_, tz=settings.scheduler.timezone)
@@ -160,7 +160,7 @@ def register(app: typer.Typer) -> None:
         format_, language = _format(fmt), _lang(lang, settings.reports.lang)
         engine = migrated_engine(settings)
         try:
-            with session_scope(engine) as session:
+            with session_scope(read_only(engine)) as session:  # works while another process writes
                 report = reports.run_history(session, now=utcnow(), shop_id=shop, limit=limit)
         finally:
             engine.dispose()
@@ -173,12 +173,11 @@ def register(app: typer.Typer) -> None:
         Writes each report into `reports.out_dir/<date>/` and, when `reports.smtp_host` is set,
         e-mails it to the producer's contact.
         """
-        from connector.context import AppContext
         from connector.reports.delivery import deliver_producer_reports
 
         settings = settings_or_exit()
         language = _lang(lang, settings.reports.lang)
-        ctx = AppContext.build(settings)
+        ctx = cli_context(settings)
         try:
             written = deliver_producer_reports(ctx, lang=language)
         finally:

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from adapters.errors import ConfigError
-from connector.cli.common import EXIT_BAD_CONFIG, console, err_console, settings_or_exit
+from connector.cli.common import EXIT_BAD_CONFIG, cli_context, console, err_console, settings_or_exit
 from connector.context import AppContext
 from connector.engine.run import plan_for_shop_async, sync_shops
 from connector.settings import Settings
@@ -28,7 +28,7 @@ EXIT_NOT_CONVERGED = 1
 
 def _context(settings: Settings) -> AppContext:
     try:
-        return AppContext.build(settings)
+        return cli_context(settings)
     except ConfigError as exc:
         err_console.print(f"[red]Cấu hình không hợp lệ / invalid configuration:[/red] {exc}")
         raise typer.Exit(EXIT_BAD_CONFIG) from exc

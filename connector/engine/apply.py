@@ -205,8 +205,7 @@ class Applier:
 
         async def attempt() -> CreateResult:
             if ambiguous[0]:
-                await self.calls.limiter.acquire()
-                self.calls.counts.reads += 1
+                await self.calls.take_turn()
                 found = await self.adapter.get_listing(draft.seller_sku)
                 if found is not None:
                     return CreateResult(ref=found.ref, qc_status=found.qc_status)

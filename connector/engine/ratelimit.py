@@ -4,6 +4,10 @@ One `ShopLimiter` per shop and run. Calls are spaced at ``1 / rate`` seconds (a 
 bucket of capacity one, so no burst can exceed the marketplace's window), and after the
 marketplace throttles us (`ban`) no call to that shop starts before the back-off has passed,
 whichever coroutine makes it. Clock and sleep are injected so tests run on fake time.
+
+One request, one token: `install` hooks the limiter into the shop's HTTP client, so every
+request an adapter sends (auth, a second request inside one adapter method) takes its own
+turn. The engine's per-call pacing (`CallPolicy`) then charges nothing itself.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+
+import httpx
 
 __all__ = ["ShopLimiter", "shop_rate"]
 
@@ -41,6 +47,17 @@ class ShopLimiter:
         self._banned_until = 0.0
         self.waits = 0  # how many times a call waited for a throttle ban
         self.waited_s = 0.0
+        self.taken = 0  # tokens handed out (one per request once installed)
+        self.per_request = False  # True once `install`ed on the shop's HTTP client
+
+    def install(self, http: httpx.AsyncClient) -> None:
+        """Make every request `http` sends wait for its own token (an httpx request hook)."""
+
+        async def take_token(request: httpx.Request) -> None:
+            await self.acquire()
+
+        http.event_hooks["request"].append(take_token)
+        self.per_request = True
 
     @property
     def interval_s(self) -> float:
@@ -60,6 +77,7 @@ class ShopLimiter:
             ready = max(self._next, self._banned_until)
             if ready <= now:
                 self._next = now + self._interval
+                self.taken += 1
                 self.waited_s += waited
                 return waited
             if self._banned_until > now and not counted_ban:

@@ -125,12 +125,17 @@ class CallPolicy:
         """Run `fn` once, paced by the shop's limiter and counted; a throttle bans the shop. No retry."""
         return await self._once(fn, write)
 
-    async def _once(self, fn: Callable[[], Awaitable[T]], write: bool) -> T:
-        await self.limiter.acquire()
+    async def take_turn(self, write: bool = False) -> None:
+        """Count one adapter call and, unless the limiter paces each HTTP request itself, wait for its turn."""
+        if not self.limiter.per_request:
+            await self.limiter.acquire()
         if write:
             self.counts.writes += 1
         else:
             self.counts.reads += 1
+
+    async def _once(self, fn: Callable[[], Awaitable[T]], write: bool) -> T:
+        await self.take_turn(write)
         try:
             return await fn()
         except RateLimited as exc:

@@ -327,6 +327,19 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Dear {name},\n\nAttached is the status of your OCOP products on the marketplaces on {day}.\n"
         "{summary}\n\nSent automatically by ocop-sync.",
     ),
+    # --- command line: a busy or unreachable database ---------------------------------------
+    "cli.db_waiting": (
+        "Cơ sở dữ liệu đang bận (tiến trình khác đang ghi), chờ tối đa {seconds} giây…",
+        "database busy (another process is writing), waiting up to {seconds} s…",
+    ),
+    "cli.db_busy": (
+        "Lỗi: cơ sở dữ liệu vẫn bị khóa sau {seconds} giây; hãy thử lại sau (database.lock_timeout_s)",
+        "error: the database is still locked after {seconds} s; try again later (database.lock_timeout_s)",
+    ),
+    "cli.db_unavailable": (
+        "Lỗi: không dùng được cơ sở dữ liệu: {error}",
+        "error: cannot use the database: {error}",
+    ),
 }
 
 # --- operator CLI: shop health, run history, catalog import conflicts (printed as "vi / en") -----

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 from connector.store import models  # noqa: F401  (registers the tables)
+from connector.store.db import make_engine, read_only
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
@@ -95,7 +96,13 @@ def migrate_only(engine: Engine) -> None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or migrate every table so the schema matches `connector.store.models`."""
+    """Create or migrate every table so the schema matches `connector.store.models`.
+
+    Checked first without the write lock: when the database is already at head and has no
+    unmigrated model change, nothing is locked (a command can start while another writes).
+    """
+    if is_up_to_date(engine):
+        return
     with engine.begin() as connection:
         config = alembic_config(connection)
         if current_revision(connection) is None and inspect(connection).has_table("product"):
@@ -105,12 +112,24 @@ def upgrade(engine: Engine) -> None:
         _add_unmigrated(connection)
 
 
-def _add_unmigrated(connection: Connection) -> None:
-    """Stopgap for a model change that has no revision yet: add its new tables and columns."""
+def is_up_to_date(engine: Engine) -> bool:
+    """True when the database is at the head revision and matches the models, read without any write lock."""
+    with read_only(engine).connect() as connection:
+        if current_revision(connection) != head_revision():
+            return False
+        return not _additive_ops(connection)
+
+
+def _additive_ops(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": False})
     script = produce_migrations(context, SQLModel.metadata)
     found = script.upgrade_ops.ops if script.upgrade_ops is not None else []
-    additive = [op for op in _flatten(found) if _is_additive(op)]
+    return [op for op in _flatten(found) if _is_additive(op)]
+
+
+def _add_unmigrated(connection: Connection) -> None:
+    """Stopgap for a model change that has no revision yet: add its new tables and columns."""
+    additive = _additive_ops(connection)
     if not additive:
         return
     log.warning(
@@ -118,7 +137,7 @@ def _add_unmigrated(connection: Connection) -> None:
         "Run `ocop-sync db revision -m MSG` and commit the revision.",
         ", ".join(type(op).__name__ for op in additive),
     )
-    operations = Operations(context)
+    operations = Operations(MigrationContext.configure(connection, opts={"compare_type": False}))
     for op in additive:
         operations.invoke(_with_server_default(op))
 
@@ -164,8 +183,6 @@ def _with_server_default(op: Any) -> Any:
 
 def write_revision(message: str) -> Path:
     """Autogenerate a revision for the model changes the migrations lack; return its file."""
-    from connector.store.db import make_engine
-
     with tempfile.TemporaryDirectory() as scratch:
         engine = make_engine(f"sqlite:///{Path(scratch) / 'revision.db'}")
         try:
