@@ -41,6 +41,7 @@ from connector.engine.sales import SalesResult, pull_sales
 from connector.engine.verify import reread, silent_failures
 from connector.settings import ShopSettings
 from connector.store import session_scope
+from connector.store.leases import LeaseFence
 from connector.store.models import ActionRow, BindingRow, ProducerRow, ProductRow, ShopRow, SyncRunRow
 from schemas.catalog import Producer, Product
 from schemas.listing import Listing, ListingStatus
@@ -192,6 +193,11 @@ def _max_updated(listings: Collection[Listing | None], default: datetime | None)
 async def _resolve_intents(run: _Run, bindings: dict[str, BindingView], unknown: set[str]) -> dict[str, Listing | None]:
     """Look up every SKU whose create outcome is unknown, before anything else is planned."""
     skus = [s for s, b in bindings.items() if b.create_intent]
+    if skus and isinstance(run.fence, LeaseFence):
+        # Each intent was left by an earlier lease epoch: look only once its sender can no longer send.
+        waited = await run.fence.wait_out_previous_holder()
+        if waited:
+            log.info("shop %s: waited %.1fs for an earlier holder's creates to settle", run.shop.settings.id, waited)
     return await get_listings(run.shop.calls, run.shop.adapter, skus, unknown) if skus else {}
 
 
@@ -464,6 +470,13 @@ def _start_run(
     with session_scope(ctx.engine) as session:
         if fence is not None:
             fence(session)
+            # We hold the shop now: a run still marked running belongs to a holder that lost the lease.
+            for stale in session.exec(
+                select(SyncRunRow).where(SyncRunRow.shop_id == shop.settings.id, SyncRunRow.outcome == "running")
+            ):
+                stale.outcome, stale.finished_at = RunOutcome.INTERRUPTED.value, started
+                stale.error = (stale.error or "shop lease lost; closed by the next holder")[:1000]
+                session.add(stale)
         row = SyncRunRow(
             shop_id=shop.settings.id,
             marketplace=shop.settings.marketplace,

@@ -465,7 +465,16 @@ class Daemon:
     async def _execute(self, tick: ClaimedTick) -> None:
         """Run one claimed tick under its shop lease, with the hard deadline; record how it ended."""
         assert self._run_shop is not None
-        heartbeat = asyncio.create_task(self._tick_heartbeat(tick))
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._tick_heartbeat(tick, lost, asyncio.current_task()))
+        http = self.settings.http
+        fence = leases.LeaseFence(
+            self.engine,
+            tick.lease,
+            self.now,
+            ttl_s=self.settings.daemon.lease_s,
+            call_s=http.connect_timeout_s + 3 * http.timeout_s,  # pool + connect + write + read: the longest call
+        )
         started = asyncio.get_running_loop().time()
         outcome: str = TickOutcome.ERROR
         run_id, error, requeue = None, "", False
@@ -477,7 +486,7 @@ class Daemon:
                     kind=RunKind(tick.kind),
                     trigger=RunTrigger(tick.trigger),
                     skus=tick.skus,
-                    fence=lambda session: check_fence(session, tick.lease),
+                    fence=fence,
                     progress=lambda stage, done, total: self._note_progress(tick.shop_id, stage, done, total),
                     worker=self.worker,
                 )
@@ -492,8 +501,12 @@ class Daemon:
             outcome, error = TickOutcome.STALE, str(exc)
             log.warning("shop %s: lost the shop lease mid-run; writes refused: %s", tick.shop_id, exc)
         except asyncio.CancelledError:
-            requeue = True
-            raise
+            if not lost.is_set():
+                requeue = True
+                raise
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            outcome, error = TickOutcome.STALE, "shop lease lost: run cancelled by the heartbeat"
+            log.warning("shop %s: lost the shop lease mid-run; run cancelled", tick.shop_id)
         except Exception as exc:  # run boundary: one shop's crash must not stop the daemon
             outcome, error = TickOutcome.ERROR, f"{type(exc).__name__}: {exc}"
             self.metrics.tick_errors.labels("error").inc()
@@ -521,16 +534,26 @@ class Daemon:
                 "shop %s: could not record the tick's end (%s); its lease will expire", tick.shop_id, type(exc).__name__
             )
 
-    async def _tick_heartbeat(self, tick: ClaimedTick) -> None:
+    async def _tick_heartbeat(self, tick: ClaimedTick, lost: asyncio.Event, run: asyncio.Task[Any] | None) -> None:
+        """Renew the shop lease; when it was taken over, or could not be renewed for a whole lease, cancel the run."""
         ttl = self.settings.daemon.lease_s
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
         while True:
             await asyncio.sleep(ttl / 3)
             try:
                 if not await self._db(scheduler.heartbeat_tick, self.engine, tick, now=self.now(), lease_s=ttl):
-                    log.warning("shop %s: lease taken over by another worker", tick.shop_id)
-                    return
+                    log.warning("shop %s: lease taken over by another worker; cancelling the run", tick.shop_id)
+                    break
+                renewed = loop.time()
             except SQLAlchemyError as exc:
                 log.warning("shop %s: heartbeat failed (%s)", tick.shop_id, type(exc).__name__)
+                if loop.time() - renewed >= ttl:
+                    log.warning("shop %s: lease not renewed for %.0fs; cancelling the run", tick.shop_id, ttl)
+                    break
+        lost.set()
+        if run is not None:
+            run.cancel()
 
     def _note_progress(self, shop_id: str, stage: str, done: int, total: int) -> None:
         self._progress[shop_id] = f"{stage} {done}/{total}"
