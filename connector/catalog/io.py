@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from connector.catalog.store import UpsertCounts, read_producers, read_products, upsert_catalog
+from connector.catalog.store import UpsertCounts, read_producers, read_products, stamp_at_commit, upsert_catalog
 from connector.store.models import ProducerRow
 from schemas.catalog import Producer, Product
 
@@ -603,6 +603,7 @@ def import_file(
         known = set(session.exec(select(col(ProducerRow.id))))
         parsed = load_catalog(data, fmt, known)
         counts = upsert_catalog(session, parsed.producers, parsed.products, now)
+        stamp_at_commit(session)  # `now` was taken before parsing: the rows carry the commit time instead
         if dry_run:
             session.rollback()
         else:

@@ -168,7 +168,7 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
     table = Table(title="Lượt đồng bộ gần đây / recent sync runs")
     for col in ("#", "gian hàng / shop", "loại / kind", "kích hoạt / trigger", "worker", "bắt đầu / started"):
         table.add_column(col)
-    for col in ("kết thúc / finished", "kết quả / outcome", "đếm / counters"):
+    for col in ("kết thúc / finished", "kết quả / outcome", "số SKU / SKUs covered", "đếm / counters"):
         table.add_column(col)
     for r in rows:
         counters = ", ".join(f"{k} {r.counters.get(k, 0)}" for k in COUNTER_KEYS if r.counters.get(k))
@@ -181,6 +181,7 @@ def runs(settings: Settings, *, shop: str | None, limit: int, as_json: bool) -> 
             _fmt(r.started_at, tz),
             _fmt(r.finished_at, tz),
             r.outcome + (f" ({r.error[:60]})" if r.error else ""),
+            str(r.counters.get("skus_covered", 0)),
             counters or "—",
         )
     console.print(table)

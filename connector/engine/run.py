@@ -41,6 +41,7 @@ from connector.engine.sales import SalesResult, pull_sales
 from connector.engine.verify import reread, silent_failures
 from connector.settings import ShopSettings
 from connector.store import session_scope
+from connector.store.changes import changes_after, latest_change
 from connector.store.leases import LeaseFence
 from connector.store.models import ActionRow, BindingRow, ProducerRow, ProductRow, ShopRow, SyncRunRow
 from schemas.catalog import Producer, Product
@@ -81,7 +82,7 @@ class _Observation:
     scope: frozenset[str] | None
     full: bool
     listings_mark: datetime | None
-    catalog_mark: datetime | None
+    catalog_mark: int | None  # catalog change-log position
     unknown: set[str] = field(default_factory=set)  # look-ups that kept failing: left alone this run
 
 
@@ -163,24 +164,21 @@ def _open_shop(ctx: AppContext, shop_id: str, fence: Fence | None) -> _Shop:
 # -- observe ----------------------------------------------------------------------------------
 
 
-def _catalog_changes(session: Session, shop: ShopRow, today: date) -> tuple[set[str], set[str], datetime | None]:
-    """SKUs whose catalog record (or producer) changed since the shop's watermark, expired SKUs, and the new mark."""
-    mark = shop.catalog_watermark
-    products = select(ProductRow.sku, ProductRow.updated_at, ProductRow.producer_id)
-    rows = list(session.exec(products if mark is None else products.where(ProductRow.updated_at > mark)))
-    skus = {r[0] for r in rows}
-    newest = max((r[1] for r in rows), default=None)
-    producers = select(ProducerRow.id, ProducerRow.updated_at)
-    changed_producers = list(
-        session.exec(producers if mark is None else producers.where(ProducerRow.updated_at > mark))
-    )
-    if changed_producers:
-        ids = [p[0] for p in changed_producers]
-        skus |= set(session.exec(select(ProductRow.sku).where(col(ProductRow.producer_id).in_(ids))))
-        stamps = [p[1] for p in changed_producers] + ([newest] if newest is not None else [])
-        newest = max(stamps)
+def _catalog_changes(session: Session, shop: ShopRow, today: date) -> tuple[set[str], set[str], int | None]:
+    """SKUs the catalog change log shows changed since the shop's position, expired SKUs, and the new position.
+
+    Read from the commit-ordered log (every change, no limit), so a row an import committed late
+    is never behind the position; no position yet means every product.
+    """
+    mark = shop.catalog_position
+    newest = latest_change(session)  # first: anything committed after this read is seen next run
+    if mark is None:
+        skus = set(session.exec(select(ProductRow.sku)))
+    else:
+        skus = {sku for _, sku in changes_after(session, mark)}
+        newest = max(newest, mark)
     expired = set(session.exec(select(ProductRow.sku).where(ProductRow.cert_valid_until < today)))
-    return skus, expired, newest or mark
+    return skus, expired, newest
 
 
 def _max_updated(listings: Collection[Listing | None], default: datetime | None) -> datetime | None:
@@ -499,6 +497,7 @@ async def _reconcile(run: _Run, skus: Collection[str] | None) -> tuple[RunOutcom
     late = await _pull(run.ctx, run.shop, run.fence)
     run.counters.sales_recorded += late.recorded if late is not None else 0
     desired_skus = {d.seller_sku for d in desired}
+    run.counters.skus_covered = len(obs.scope) if obs.scope is not None else len(desired_skus | set(obs.observed))
     with run.tx() as session:  # bind what the reads found before planning against the bindings
         _record_fresh(session, run, obs.fresh, desired_skus)
     desired, bindings, _ = _read_state(run, snapshot=False)
@@ -605,7 +604,8 @@ def _finish_shop(
     shop.last_success_at = now
     if obs is not None:  # watermarks move only after the run's writes committed
         shop.listings_watermark = obs.listings_mark or shop.listings_watermark
-        shop.catalog_watermark = obs.catalog_mark or shop.catalog_watermark
+        if obs.catalog_mark is not None:
+            shop.catalog_position = obs.catalog_mark
 
 
 def _store_tokens(session: Session, run: _Run, now: datetime) -> None:

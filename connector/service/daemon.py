@@ -103,7 +103,7 @@ class Daemon:
         self._wake = asyncio.Event()
         self._leader: Lease | None = None
         self._scheduler: AsyncIOScheduler | None = None
-        self._catalog_seen: datetime | None = None
+        self._catalog_seen: int | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._progress: dict[str, str] = {}
         self._loops: list[asyncio.Task[None]] = []
@@ -273,7 +273,7 @@ class Daemon:
         self._leader = lease
         self.metrics.leader.set(1)
         self.metrics.leader_epoch.set(lease.epoch)
-        self._catalog_seen = await self._db(scheduler.catalog_watermark, self.engine, self.now())
+        self._catalog_seen = await self._db(scheduler.catalog_watermark, self.engine)
         plan = scheduler.plan_jobs(
             self.settings.scheduler,
             self.shop_ids,
@@ -369,27 +369,27 @@ class Daemon:
             self._wake.set()
 
     async def watch_catalog(self) -> None:
-        """Catalog changed since last look: enqueue a catalog tick per shop for the changed SKUs."""
-        if self._catalog_seen is None or self._leader is None:
-            return
-        skus, seen = await self._db(scheduler.changed_skus, self.engine, self._catalog_seen)
-        if not skus:
-            return
-        tick = f"cat:{int(seen.timestamp() * 1000)}"
-        for shop_id in self.shop_ids:
-            await self._as_leader(
-                "catalog",
-                scheduler.enqueue_merged,
-                shop_id=shop_id,
-                tick=tick,
-                kind=RunKind.INCREMENTAL.value,
-                trigger=RunTrigger.CATALOG_CHANGE.value,
-                now=self.now(),
-                skus=skus,
-            )
-        self._catalog_seen = seen
-        log.info("catalog change: %d SKU(s) → every shop / danh mục thay đổi: %s", len(skus), ", ".join(skus[:5]))
-        self._wake.set()
+        """Enqueue catalog ticks for the SKUs changed since last look, batch by batch until none is left."""
+        while self._catalog_seen is not None and self._leader is not None:
+            skus, seen = await self._db(scheduler.changed_skus, self.engine, self._catalog_seen)
+            if not skus:
+                return
+            for shop_id in self.shop_ids:
+                await self._as_leader(
+                    "catalog",
+                    scheduler.enqueue_merged,
+                    shop_id=shop_id,
+                    tick=f"cat:{seen}",
+                    kind=RunKind.INCREMENTAL.value,
+                    trigger=RunTrigger.CATALOG_CHANGE.value,
+                    now=self.now(),
+                    skus=skus,
+                )
+            if self._leader is None:
+                return  # stepped down: the next leader starts from the log, the shops' own positions catch the rest
+            self._catalog_seen = seen
+            log.info("catalog change: %d SKU(s) → every shop / danh mục thay đổi: %s", len(skus), ", ".join(skus[:5]))
+            self._wake.set()
 
     async def sweep(self) -> None:
         """Return stuck in-flight actions to pending and forget old finished ticks."""

@@ -1,5 +1,6 @@
 """Persistence: SQLModel tables, engines and sessions, migrations."""
 
+from connector.store import changes as _changes  # noqa: F401  (registers the catalog change-log hooks)
 from connector.store.db import is_sqlite, make_engine, session_scope
 from connector.store.migrate import upgrade
 
