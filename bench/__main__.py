@@ -3,7 +3,8 @@
 Scenarios (issue #7): (a) full resync of 10,000 SKUs x 3 loopback sandboxes against the
 cost-model and rate-limit floors and a naive per-SKU baseline measured in the same run,
 (b) a zero-change incremental run, (c) propagation with the daemon running, (d) planning
-100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop.
+100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (h) the history
+check (bench/history.py) over several seeds.
 
 Knobs for development only (the defaults are the specified sizes, and results.json records
 what was used): OCOP_BENCH_ONLY=a,c,... runs some scenarios, OCOP_BENCH_PROFILE=1 adds a
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, format_table, write_results
+from bench.history import scenario_h
 from bench.resync import (
     ROOT,
     bed,
@@ -133,7 +135,7 @@ def scenario_e(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
 
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,h").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -156,6 +158,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e")),
+            ("h", lambda: scenario_h(tmp / "h")),
         ]
         for key, run in scenarios:
             if key not in only:
