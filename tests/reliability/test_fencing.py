@@ -56,14 +56,14 @@ def _fence(ctx: AppContext, lease: Lease, ttl_s: float = LEASE_S) -> LeaseFence:
     return LeaseFence(ctx.engine, lease, _clock, ttl_s=ttl_s, call_s=CALL_S)
 
 
-LISTENERS: list[tuple[str, Callable[[Session], None]]] = []
+LISTENERS: list[tuple[str, Callable[..., None]]] = []
 
 
 def _freeze_after_commit(ctx: AppContext, marks: Callable[[Session], bool], while_frozen: Callable[[], None]) -> None:
-    """The first commit on `ctx`'s engine that `marks` picks blocks its thread until `while_frozen` returns."""
+    """The commit after the first flush `marks` picks (on `ctx`'s engine) blocks until `while_frozen` returns."""
     state: dict[str, bool] = {"marked": False, "done": False}
 
-    def before(session: Session) -> None:
+    def before(session: Session, *_flush: Any) -> None:
         if not state["done"] and session.get_bind() is ctx.engine and marks(session):
             state["marked"] = True
 
@@ -72,12 +72,13 @@ def _freeze_after_commit(ctx: AppContext, marks: Callable[[Session], bool], whil
             state["done"] = True
             while_frozen()
 
-    for name, fn in (("before_commit", before), ("after_commit", after)):
+    for name, fn in (("before_flush", before), ("after_commit", after)):
         event.listen(Session, name, fn)
         LISTENERS.append((name, fn))
 
 
 def _pending(session: Session) -> Iterator[Any]:
+    """The objects about to be flushed."""
     yield from session.new
     yield from session.dirty
 
