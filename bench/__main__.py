@@ -3,7 +3,8 @@
 Scenarios: (a) full resync of 10,000 SKUs x 3 loopback sandboxes against the
 cost-model and rate-limit floors and a naive per-SKU baseline measured in the same run,
 (b) a zero-change incremental run, (c) propagation with the daemon running, (d) planning
-100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (j) /healthz latency during a full sync.
+100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (i) a big import with the daemon
+running, (j) /healthz latency during a full sync, (k) the history check (bench/history.py) over several seeds.
 
 Knobs for development only (the defaults are the specified sizes, and results.json records
 what was used): OCOP_BENCH_ONLY=a,c,... runs some scenarios, OCOP_BENCH_PROFILE=1 adds a
@@ -29,6 +30,7 @@ from typing import Any
 
 from bench.common import Figure, format_table, write_results
 from bench.healthz import scenario_healthz
+from bench.history import scenario_history
 from bench.resync import (
     ROOT,
     bed,
@@ -145,7 +147,7 @@ def scenario_big_import(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
 
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,i,j").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,i,j,k").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -170,6 +172,7 @@ def main() -> int:
             ("e", lambda: scenario_e(tmp / "e", "--skip-postgres" in sys.argv[1:])),
             ("i", lambda: scenario_big_import(tmp / "i")),
             ("j", lambda: scenario_healthz(tmp / "j")),
+            ("k", lambda: scenario_history(tmp / "k")),
         ]
         for key, run in scenarios:
             if key not in only:

@@ -109,8 +109,6 @@ def big_import(
                 listed=base,
                 changed=0,
                 creates=len(active),
-                page_size=caps.page_size,
-                write_batch=caps.write_batch_size,
                 requests=len(active) if caps.reviewed_creates else 0,
             )
             calls = seen[s.marketplace]["requests"]

@@ -141,6 +141,7 @@ class RunCounters(BaseModel):
     drift_opened: int = 0
     drift_closed: int = 0
     sales_recorded: int = 0
+    skus_covered: int = 0  # SKUs the run observed and planned (its scope)
 
 
 class RunSummary(BaseModel):

@@ -34,7 +34,14 @@ from connector.catalog.csv_io import read_csv, write_csv
 from connector.catalog.json_io import read_json, write_json
 from connector.catalog.merge import CatalogConflictError, ConflictPolicy, RowConflict, resolve_products
 from connector.catalog.rows import export_rows
-from connector.catalog.store import UpsertCounts, product_versions, read_producers, read_products, upsert_catalog
+from connector.catalog.store import (
+    UpsertCounts,
+    product_versions,
+    read_producers,
+    read_products,
+    stamp_at_commit,
+    upsert_catalog,
+)
 from connector.catalog.validate import ParsedCatalog, iter_error_lines, parse_rows
 from connector.catalog.xlsx_io import read_xlsx, write_xlsx
 from connector.store.models import ProducerRow
@@ -133,6 +140,7 @@ def import_file(
         parsed = load_catalog(data, fmt, known)
         products = resolve_products(session, parsed, on_conflict)
         counts = upsert_catalog(session, parsed.producers, products, now)
+        stamp_at_commit(session)  # `now` was taken before parsing: the rows carry the commit time instead
         if dry_run:
             session.rollback()
         else:

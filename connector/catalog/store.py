@@ -1,12 +1,16 @@
-"""Reading and writing the canonical catalog in the store.
+"""Reading and writing the canonical catalog in the store, and the catalog change log.
 
 The store keeps each producer and product as its full JSON (`data`) next to the columns
 queries need. Writes go through here so the projections, the content hash and `updated_at`
-stay consistent: an unchanged record is never rewritten, so its `updated_at` does not move and
-incremental syncs (`products_changed_since`) skip it. Every change to a product — an edit, an
-import, a sale — bumps its `row_version` and records the product as it now is in
-`product_revision` (kept `REVISION_RETENTION`), so an import of an older export can be merged
-against what its author saw instead of undoing what happened since.
+stay consistent: an unchanged record is never rewritten, so its `updated_at` does not move. Every
+change to a product — an edit, an import, a sale — bumps its `row_version` and records the product
+as it now is in `product_revision` (kept `REVISION_RETENTION`), so an import of an older export can
+be merged against what its author saw instead of undoing what happened since.
+
+Change detection does not use `updated_at` (a stamp taken before commit can land below a
+watermark that a shorter, later-starting transaction already moved past): every committed
+product write enters the commit-ordered change log (`connector.store.changes`), read with
+`changes_after(position)`; a long import also restamps its rows at commit (`stamp_at_commit`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,24 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
+from connector.store.changes import changes_after, latest_change, stamp_at_commit
 from connector.store.models import ProducerRow, ProductRevisionRow, ProductRow
 from schemas.catalog import Producer, Product
+
+__all__ = [
+    "UnknownSkuError",
+    "UpsertCounts",
+    "adjust_stock",
+    "changes_after",
+    "latest_change",
+    "producer_hash",
+    "products_changed_since",
+    "read_producers",
+    "read_products",
+    "set_product",
+    "stamp_at_commit",
+    "upsert_catalog",
+]
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,7 @@ def runs_table(runs: Sequence[RunLine], tz: str, width: int) -> Table:
         Col("cli.col.started", 0, lambda r: local_time(r.started_at, tz, seconds=seconds)),
         Col("cli.col.finished", 1, lambda r: local_time(r.finished_at, tz, seconds=seconds)),
         Col("cli.col.outcome", 0, outcome, ratio=3),
+        Col("cli.col.skus", 1, lambda r: str(r.counters.get("skus_covered", 0)), "right"),
         Col("cli.col.counters", 1, counters),
     ]
     shown = _shown(columns, width)

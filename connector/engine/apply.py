@@ -10,6 +10,10 @@
   Rejected/permanent failures make the row `dead` with its error; transient failures left
   after the retry budget make it `failed` (retried by the next run). Nothing is dropped.
 - Auth failures and unparseable replies abort the shop's run (raised to `sync`).
+- Fenced side effects: under a `LeaseFence` every marketplace write (and every create) first
+  proves, after the rate limiter let it go and right before the HTTP call, that this worker
+  still holds the shop with lease time for the whole call; otherwise `StaleLeaseError` ends
+  the run and nothing is sent (see docs/concurrency.md for the window no fence closes).
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ from adapters.errors import (
     TransientError,
 )
 from connector.engine.bindings import get_or_create, record_ref
+from connector.engine.ratelimit import WRITE_GATE
 from connector.engine.retry import CallPolicy
 from connector.store import session_scope
+from connector.store.leases import LeaseFence
 from connector.store.models import ActionRow
 from schemas.listing import (
     CreateResult,
@@ -133,6 +139,25 @@ class Applier:
                 self.fence(session)
             yield session
 
+    async def _prove_lease(self) -> None:
+        """Right before a marketplace write: refuse it (StaleLeaseError) unless we still hold the shop.
+
+        With a per-request limiter the proof runs again in the request hook, after the token wait."""
+        if isinstance(self.fence, LeaseFence):
+            await self.fence.before_write()
+
+    @contextmanager
+    def _fenced_requests(self) -> Iterator[None]:
+        """While a write's adapter call runs, every request it sends proves the lease after its token wait."""
+        if not isinstance(self.fence, LeaseFence):
+            yield
+            return
+        token = WRITE_GATE.set(self.fence.before_write)
+        try:
+            yield
+        finally:
+            WRITE_GATE.reset(token)
+
     def _tick(self, n: int = 1) -> None:
         self._finished += n
         if self.progress is not None:
@@ -209,8 +234,10 @@ class Applier:
                 found = await self.adapter.get_listing(draft.seller_sku)
                 if found is not None:
                     return CreateResult(ref=found.ref, qc_status=found.qc_status)
+            await self._prove_lease()
             try:
-                return await self.adapter.create(draft)
+                with self._fenced_requests():
+                    return await self.adapter.create(draft)
             except RateLimited:
                 raise
             except TransientError:
@@ -250,7 +277,9 @@ class Applier:
             self._set_state(session, p, ActionState.IN_FLIGHT)
 
         async def attempt() -> ItemResult:
-            result = await self.adapter.update_content(ref, content)
+            await self._prove_lease()
+            with self._fenced_requests():
+                result = await self.adapter.update_content(ref, content)
             if result.outcome is ItemOutcome.FAILED:
                 raise _PartialFailure(result.message or "item failed", code=result.code)
             return result
@@ -321,8 +350,10 @@ class Applier:
         remaining = {p.sku: p for p in items}
 
         async def attempt() -> None:
+            await self._prove_lease()
             try:
-                results = {r.seller_sku: r for r in await self._send(kind, list(remaining.values()))}
+                with self._fenced_requests():
+                    results = {r.seller_sku: r for r in await self._send(kind, list(remaining.values()))}
             except RateLimited:
                 raise
             except TransientError as exc:

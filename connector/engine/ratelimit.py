@@ -8,6 +8,10 @@ whichever coroutine makes it. Clock and sleep are injected so tests run on fake 
 One request, one token: `install` hooks the limiter into the shop's HTTP client, so every
 request an adapter sends (auth, a second request inside one adapter method) takes its own
 turn. The engine's per-call pacing (`CallPolicy`) then charges nothing itself.
+
+A write fenced by the shop lease must prove the lease *after* its token wait, right before
+the request leaves (a worker frozen in the wait may wake after another took the shop): the
+caller sets `WRITE_GATE` around the adapter call and the hook awaits it once the token is taken.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 import httpx
 
-__all__ = ["ShopLimiter", "shop_rate"]
+__all__ = ["WRITE_GATE", "ShopLimiter", "shop_rate"]
 
 Sleep = Callable[[float], Awaitable[None]]
+
+WRITE_GATE: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("ocop_sync_write_gate", default=None)
+"""Set around a fenced marketplace write: awaited by the request hook after the token, before sending."""
 
 
 def shop_rate(published_rps: float, share: float, override_rps: float | None = None) -> float:
@@ -55,6 +63,9 @@ class ShopLimiter:
 
         async def take_token(request: httpx.Request) -> None:
             await self.acquire()
+            gate = WRITE_GATE.get()
+            if gate is not None:
+                await gate()  # e.g. prove the shop lease: the token wait may have outlived it
 
         http.event_hooks["request"].append(take_token)
         self.per_request = True

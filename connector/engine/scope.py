@@ -1,4 +1,4 @@
-"""What a run covers and what it saw: the catalog changes since the shop's watermark and the observation.
+"""What a run covers and what it saw: the catalog changes since the shop's position and the observation.
 
 A full run scrolls the whole shop. An incremental run covers the SKUs whose catalog record
 changed, the listings the marketplace reports changed, open actions and drift, and unresolved
@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from adapters.errors import AdapterError
 from connector.engine.cost import ObservationChoice, choose_observation
@@ -23,7 +23,9 @@ from connector.engine.outbox import open_action_skus, open_drift_skus
 from connector.engine.plan import BindingView
 from connector.engine.shop import today
 from connector.engine.state import Run, Snapshot
-from connector.store.models import ProducerRow, ProductRow, ShopRow
+from connector.store.changes import changes_after, latest_change
+from connector.store.leases import LeaseFence
+from connector.store.models import ProductRow, ShopRow
 from schemas.listing import Listing
 from schemas.sync import DesiredListing, RunKind
 
@@ -41,28 +43,25 @@ class Observation:
     scope: frozenset[str] | None
     full: bool
     listings_mark: datetime | None
-    catalog_mark: datetime | None
+    catalog_mark: int | None  # catalog change-log position
     unknown: set[str] = field(default_factory=set)  # look-ups that kept failing: left alone this run
 
 
-def catalog_changes(session: Session, shop: ShopRow, today: date) -> tuple[set[str], set[str], datetime | None]:
-    """SKUs whose catalog record (or producer) changed since the shop's watermark, expired SKUs, and the new mark."""
-    mark = shop.catalog_watermark
-    products = select(ProductRow.sku, ProductRow.updated_at, ProductRow.producer_id)
-    rows = list(session.exec(products if mark is None else products.where(ProductRow.updated_at > mark)))
-    skus = {r[0] for r in rows}
-    newest = max((r[1] for r in rows), default=None)
-    producers = select(ProducerRow.id, ProducerRow.updated_at)
-    changed_producers = list(
-        session.exec(producers if mark is None else producers.where(ProducerRow.updated_at > mark))
-    )
-    if changed_producers:
-        ids = [p[0] for p in changed_producers]
-        skus |= set(session.exec(select(ProductRow.sku).where(col(ProductRow.producer_id).in_(ids))))
-        stamps = [p[1] for p in changed_producers] + ([newest] if newest is not None else [])
-        newest = max(stamps)
+def catalog_changes(session: Session, shop: ShopRow, today: date) -> tuple[set[str], set[str], int | None]:
+    """SKUs the catalog change log shows changed since the shop's position, expired SKUs, and the new position.
+
+    Read from the commit-ordered log (every change, no limit), so a row an import committed late
+    is never behind the position; no position yet means every product.
+    """
+    mark = shop.catalog_position
+    newest = latest_change(session)  # first: anything committed after this read is seen next run
+    if mark is None:
+        skus = set(session.exec(select(ProductRow.sku)))
+    else:
+        skus = {sku for _, sku in changes_after(session, mark)}
+        newest = max(newest, mark)
     expired = set(session.exec(select(ProductRow.sku).where(ProductRow.cert_valid_until < today)))
-    return skus, expired, newest or mark
+    return skus, expired, newest
 
 
 def max_updated(listings: Collection[Listing | None], default: datetime | None) -> datetime | None:
@@ -76,6 +75,11 @@ def max_updated(listings: Collection[Listing | None], default: datetime | None) 
 async def _resolve_intents(run: Run, bindings: dict[str, BindingView], unknown: set[str]) -> dict[str, Listing | None]:
     """Look up every SKU whose create outcome is unknown, before anything else is planned."""
     skus = [s for s, b in bindings.items() if b.create_intent]
+    if skus and isinstance(run.fence, LeaseFence):
+        # Each intent was left by an earlier lease epoch: look only once its sender can no longer send.
+        waited = await run.fence.wait_out_previous_holder()
+        if waited:
+            log.info("shop %s: waited %.1fs for an earlier holder's creates to settle", run.shop.settings.id, waited)
     return await get_listings(run.shop.calls, run.shop.adapter, skus, unknown) if skus else {}
 
 

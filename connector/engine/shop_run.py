@@ -13,7 +13,7 @@ import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from adapters.errors import AdapterError, ConfigError
 from connector.context import AppContext
@@ -55,6 +55,13 @@ def _start_run(
     with session_scope(ctx.engine) as session:
         if fence is not None:
             fence(session)
+            # We hold the shop now: a run still marked running belongs to a holder that lost the lease.
+            for stale in session.exec(
+                select(SyncRunRow).where(SyncRunRow.shop_id == shop.settings.id, SyncRunRow.outcome == "running")
+            ):
+                stale.outcome, stale.finished_at = RunOutcome.INTERRUPTED.value, started
+                stale.error = (stale.error or "shop lease lost; closed by the next holder")[:1000]
+                session.add(stale)
         row = SyncRunRow(
             shop_id=shop.settings.id,
             marketplace=shop.settings.marketplace,
@@ -77,6 +84,7 @@ async def _reconcile(run: Run, skus: Collection[str] | None) -> tuple[RunOutcome
     late = await pull(run.ctx, run.shop, run.fence)
     run.counters.sales_recorded += late.recorded if late is not None else 0
     desired_skus = {d.seller_sku for d in desired}
+    run.counters.skus_covered = len(obs.scope) if obs.scope is not None else len(desired_skus | set(obs.observed))
     with run.tx() as session:  # bind what the reads found before planning against the bindings
         record_fresh(session, run, obs.fresh, desired_skus)
     desired, bindings, _ = read_state(run, snapshot=False)
@@ -183,7 +191,8 @@ def _finish_shop(
     shop.last_success_at = now
     if obs is not None:  # watermarks move only after the run's writes committed
         shop.listings_watermark = obs.listings_mark or shop.listings_watermark
-        shop.catalog_watermark = obs.catalog_mark or shop.catalog_watermark
+        if obs.catalog_mark is not None:
+            shop.catalog_position = obs.catalog_mark
 
 
 def _store_tokens(session: Session, run: Run, now: datetime) -> None:

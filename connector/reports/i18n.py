@@ -380,6 +380,7 @@ _CLI_ENTRIES: dict[str, tuple[str, str]] = {
     "cli.col.finished": ("kết thúc", "finished"),
     "cli.col.outcome": ("kết quả", "outcome"),
     "cli.col.counters": ("đếm", "counters"),
+    "cli.col.skus": ("số SKU", "SKUs covered"),
     "cli.col.requested": ("yêu cầu lúc", "requested"),
     "cli.col.row": ("dòng", "row"),
     "cli.col.column": ("cột", "column"),

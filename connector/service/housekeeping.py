@@ -10,36 +10,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from connector.clock import aware
 from connector.store import session_scope
-from connector.store.models import ActionRow, ProductRow, SyncRunRow, SyncTickRow, TickClaimRow
+from connector.store.changes import changes_after, latest_change
+from connector.store.models import ActionRow, SyncRunRow, SyncTickRow, TickClaimRow
 from connector.store.states import TickOutcome, TickState
 
 
-def changed_skus(engine: Engine, since: datetime, limit: int = 5000) -> tuple[list[str], datetime]:
-    """SKUs whose catalog row changed after `since` (indexed on updated_at), and the new watermark."""
+def changed_skus(engine: Engine, since: int, limit: int = 5000) -> tuple[list[str], int]:
+    """SKUs of the catalog changes logged after position `since` (at most `limit` changes), and the new position.
+
+    Positions come from the commit-ordered change log, so nothing committed late is skipped and a
+    limit never splits a position; call again from the returned position until no SKU is left.
+    """
     with Session(engine) as session:
-        rows = session.exec(
-            select(ProductRow.sku, ProductRow.updated_at)
-            .where(ProductRow.updated_at > since)
-            .order_by(ProductRow.updated_at)  # type: ignore[arg-type]
-            .limit(limit)
-        ).all()
+        rows = changes_after(session, since, limit)
     if not rows:
         return [], since
-    latest = max(aware(u) or since for _, u in rows)
-    return sorted({s for s, _ in rows}), latest
+    return sorted({sku for _, sku in rows}), rows[-1][0]
 
 
-def catalog_watermark(engine: Engine, now: datetime) -> datetime:
-    """The newest product change (or `now` for an empty catalog): where the catalog watcher starts."""
+def catalog_watermark(engine: Engine) -> int:
+    """The newest catalog change-log position: where the catalog watcher starts."""
     with Session(engine) as session:
-        latest = session.exec(select(func.max(ProductRow.updated_at))).first()
-    return aware(latest) or now
+        return latest_change(session)
 
 
 def sweep_stuck_actions(engine: Engine, now: datetime) -> int:

@@ -222,11 +222,11 @@ class LeaderJobs:
         self.rt = rt
         self.seat = seat
         self.vault = TokenVault.from_env()
-        self.catalog_seen: datetime | None = None
+        self.catalog_seen: int | None = None  # catalog change-log position
 
     async def start_watching(self) -> None:
         """Remember where the catalog stands now: the catalog watcher reports changes after this."""
-        self.catalog_seen = await self.rt.db(housekeeping.catalog_watermark, self.rt.engine, self.rt.now())
+        self.catalog_seen = await self.rt.db(housekeeping.catalog_watermark, self.rt.engine)
 
     async def enqueue_incremental(self, shop_id: str, tick: str | None = None) -> None:
         """Enqueue this interval's incremental tick (or the named slot `tick`) for one shop."""
@@ -268,28 +268,28 @@ class LeaderJobs:
             self.rt.wake.set()
 
     async def watch_catalog(self) -> None:
-        """Catalog changed since last look: enqueue a catalog tick per shop for the changed SKUs."""
+        """Enqueue catalog ticks for the SKUs changed since last look, batch by batch until none is left."""
         rt = self.rt
-        if self.catalog_seen is None or self.seat.lease is None:
-            return
-        skus, seen = await rt.db(housekeeping.changed_skus, rt.engine, self.catalog_seen)
-        if not skus:
-            return
-        tick = f"cat:{int(seen.timestamp() * 1000)}"
-        for shop_id in rt.shop_ids:
-            await self.seat.as_leader(
-                "catalog",
-                ticks.enqueue_merged,
-                shop_id=shop_id,
-                tick=tick,
-                kind=RunKind.INCREMENTAL.value,
-                trigger=RunTrigger.CATALOG_CHANGE.value,
-                now=rt.now(),
-                skus=skus,
-            )
-        self.catalog_seen = seen
-        log.info("catalog change: %d SKU(s) → every shop / danh mục thay đổi: %s", len(skus), ", ".join(skus[:5]))
-        rt.wake.set()
+        while self.catalog_seen is not None and self.seat.lease is not None:
+            skus, seen = await rt.db(housekeeping.changed_skus, rt.engine, self.catalog_seen)
+            if not skus:
+                return
+            for shop_id in rt.shop_ids:
+                await self.seat.as_leader(
+                    "catalog",
+                    ticks.enqueue_merged,
+                    shop_id=shop_id,
+                    tick=f"cat:{seen}",
+                    kind=RunKind.INCREMENTAL.value,
+                    trigger=RunTrigger.CATALOG_CHANGE.value,
+                    now=rt.now(),
+                    skus=skus,
+                )
+            if self.seat.lease is None:
+                return  # stepped down: the next leader starts from the log, the shops' own positions catch the rest
+            self.catalog_seen = seen
+            log.info("catalog change: %d SKU(s) → every shop / danh mục thay đổi: %s", len(skus), ", ".join(skus[:5]))
+            rt.wake.set()
 
     async def sweep(self) -> None:
         """Return stuck in-flight actions to pending, close orphaned runs, forget old finished ticks."""

@@ -19,7 +19,16 @@ from sqlmodel import Session, select
 
 from connector.service.ticks import merge_tick
 from connector.store import session_scope
-from connector.store.leases import Lease, StaleLeaseError, check_fence, keep_alive, release, shop_lease, try_acquire
+from connector.store.leases import (
+    Lease,
+    LeaseFence,
+    StaleLeaseError,
+    check_fence,
+    keep_alive,
+    release,
+    shop_lease,
+    try_acquire,
+)
 from connector.store.models import ResyncRequestRow, SyncRunRow
 from connector.store.states import TickOutcome, worst_outcome
 from schemas.sync import RunKind, RunSummary, RunTrigger
@@ -159,7 +168,13 @@ async def run_now(
                 shop_id,
                 kind=kind,
                 trigger=RunTrigger.MANUAL,
-                fence=lambda s, lease=lease: check_fence(s, lease),  # type: ignore[misc]
+                fence=LeaseFence(
+                    engine,
+                    lease,
+                    ctx.clock,
+                    ttl_s=lease_s,
+                    call_s=ctx.settings.http.connect_timeout_s + 3 * ctx.settings.http.timeout_s,
+                ),
                 worker=worker,
             )
             summaries.append(summary)

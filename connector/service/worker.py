@@ -14,7 +14,7 @@ from connector.service.runtime import Runtime
 from connector.service.supervise import TRANSIENT, backoff_s, supervised
 from connector.service.ticks import ClaimedTick
 from connector.store import leases
-from connector.store.leases import StaleLeaseError, check_fence
+from connector.store.leases import StaleLeaseError
 from connector.store.states import TickOutcome
 from schemas.sync import RunKind, RunSummary, RunTrigger
 
@@ -112,7 +112,16 @@ class Worker:
         """Run one claimed tick under its shop lease, with the hard deadline; record how it ended."""
         rt = self.rt
         deadline_s = rt.settings.scheduler.job_deadline_s
-        heartbeat = asyncio.create_task(self._heartbeat(tick))
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._heartbeat(tick, lost, asyncio.current_task()))
+        http = rt.settings.http
+        fence = leases.LeaseFence(
+            rt.engine,
+            tick.lease,
+            rt.now,
+            ttl_s=rt.settings.daemon.lease_s,
+            call_s=http.connect_timeout_s + 3 * http.timeout_s,  # pool + connect + write + read: the longest call
+        )
         started = asyncio.get_running_loop().time()
         outcome: str = TickOutcome.ERROR
         run_id, error, requeue = None, "", False
@@ -124,7 +133,7 @@ class Worker:
                     kind=RunKind(tick.kind),
                     trigger=RunTrigger(tick.trigger),
                     skus=tick.skus,
-                    fence=lambda session: check_fence(session, tick.lease),
+                    fence=fence,
                     progress=lambda stage, done, total: self._note_progress(tick.shop_id, stage, done, total),
                     worker=rt.worker,
                 )
@@ -140,8 +149,14 @@ class Worker:
             outcome, error = TickOutcome.STALE, str(exc)
             log.warning("shop %s: lost the shop lease mid-run; writes refused: %s", tick.shop_id, exc)
         except asyncio.CancelledError:
-            requeue = True
-            raise
+            if not lost.is_set():
+                requeue = True
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+            outcome, error = TickOutcome.STALE, "shop lease lost: run cancelled by the heartbeat"
+            log.warning("shop %s: lost the shop lease mid-run; run cancelled", tick.shop_id)
         except Exception as exc:  # noqa: BLE001  # run boundary: logged (rate-limited); must not stop the daemon
             outcome, error = TickOutcome.ERROR, f"{type(exc).__name__}: {exc}"
             rt.metrics.tick_errors.labels("error").inc()
@@ -187,21 +202,31 @@ class Worker:
                 if attempt < SETTLE_ATTEMPTS:
                     await asyncio.sleep(backoff_s(attempt))
 
-    async def _heartbeat(self, tick: ClaimedTick) -> None:
+    async def _heartbeat(self, tick: ClaimedTick, lost: asyncio.Event, run: asyncio.Task[None] | None) -> None:
+        """Renew the shop lease; when it was taken over, or could not be renewed for a whole lease, cancel the run."""
         rt = self.rt
         ttl = rt.settings.daemon.lease_s
+        loop = asyncio.get_running_loop()
+        renewed = loop.time()
         while True:
             await asyncio.sleep(ttl / 3)
             try:
                 if not await rt.db(ticks.heartbeat_tick, rt.engine, tick, now=rt.now(), lease_s=ttl):
-                    log.warning("shop %s: lease taken over by another worker", tick.shop_id)
-                    return
+                    log.warning("shop %s: lease taken over by another worker; cancelling the run", tick.shop_id)
+                    break
+                renewed = loop.time()
             except TRANSIENT as exc:
                 rt.noise.failure(
                     f"heartbeat:{tick.shop_id}", "shop %s: heartbeat failed (%s)", tick.shop_id, type(exc).__name__
                 )
+                if loop.time() - renewed >= ttl:
+                    log.warning("shop %s: lease not renewed for %.0fs; cancelling the run", tick.shop_id, ttl)
+                    break
             else:
                 rt.noise.recovered(f"heartbeat:{tick.shop_id}", "shop %s: heartbeat works again", tick.shop_id)
+        lost.set()
+        if run is not None:
+            run.cancel()
 
     def _note_progress(self, shop_id: str, stage: str, done: int, total: int) -> None:
         self.progress[shop_id] = f"{stage} {done}/{total}"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import event, text, update
+from sqlalchemy import case, event, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -58,11 +58,15 @@ def shop_lease(shop_id: str) -> str:
 
 @dataclass(frozen=True)
 class Lease:
-    """A lease this process holds: the fencing token to present with every write."""
+    """A lease this process holds: the fencing token to present with every write.
+
+    `acquired_at` is when this holder took it over: no earlier holder's lease outlived that moment.
+    """
 
     name: str
     holder: str
     epoch: int
+    acquired_at: datetime | None = None
 
 
 def ensure_rows(engine: Engine, names: list[str]) -> None:
@@ -127,21 +131,30 @@ def take(session: Session, name: str, holder: str, *, now: datetime, ttl_s: floa
         .returning(LeaseRow.epoch)  # type: ignore[call-overload]
     )
     epoch = result.scalar_one_or_none()
-    return None if epoch is None else Lease(name, holder, int(epoch))
+    return None if epoch is None else Lease(name, holder, int(epoch), now)
 
 
 def renew(engine: Engine, lease: Lease, *, now: datetime, ttl_s: float) -> bool:
-    """Extend a lease we hold; False when it was taken over (we must stop acting under it)."""
+    """Extend a lease we hold to at least `now + ttl_s` (never shortened); False when it was taken over."""
     with session_scope(engine) as session:
         _bounded_wait(session)
+        until = now + timedelta(seconds=ttl_s)
         result = session.execute(
             update(LeaseRow)
             .where(LeaseRow.name == lease.name)  # type: ignore[arg-type]
             .where(LeaseRow.holder == lease.holder)  # type: ignore[arg-type]
             .where(LeaseRow.epoch == lease.epoch)  # type: ignore[arg-type]
-            .values(expires_at=now + timedelta(seconds=ttl_s))
+            .values(expires_at=case((LeaseRow.expires_at > until, LeaseRow.expires_at), else_=until))  # type: ignore[arg-type]
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def prove(engine: Engine, lease: Lease, *, now: datetime, hold_s: float) -> None:
+    """Prove we still hold `lease` and keep it for `hold_s` more seconds; StaleLeaseError when it moved on."""
+    if renew(engine, lease, now=now, ttl_s=hold_s):
+        return
+    view = read_leases(engine).get(lease.name)
+    raise StaleLeaseError(lease.name, lease.holder, lease.epoch, view.holder if view else "", view.epoch if view else 0)
 
 
 def release(engine: Engine, lease: Lease) -> None:
@@ -162,6 +175,46 @@ def check_fence(session: Session, lease: Lease) -> None:
     holder, epoch = (row.holder, row.epoch) if row is not None else ("", 0)
     if holder != lease.holder or epoch != lease.epoch:
         raise StaleLeaseError(lease.name, lease.holder, lease.epoch, holder, epoch)
+
+
+@dataclass(frozen=True)
+class LeaseFence:
+    """A shop lease as the fence of a run: inside every write transaction and before every marketplace write.
+
+    - `fence(session)` (calling the object) locks the lease row in the caller's transaction and
+      refuses a stale epoch, so a stale holder's database writes roll back.
+    - `before_write()` is awaited right before each marketplace write, after the rate limiter let
+      the call go: it proves the epoch is current and extends the lease to cover the whole call
+      (`call_s`, the longest a call can take), so the lease cannot expire while the call is out.
+    - `wait_out_previous_holder()`: a new owner that finds an earlier holder's unresolved create
+      waits until that holder can no longer have a call out (our takeover + `call_s`).
+    """
+
+    engine: Engine
+    lease: Lease
+    clock: Callable[[], datetime]
+    ttl_s: float
+    call_s: float
+
+    def __call__(self, session: Session) -> None:
+        check_fence(session, self.lease)
+
+    async def before_write(self) -> None:
+        """Raise StaleLeaseError unless we still hold the shop, with the lease covering the coming call."""
+        hold = max(self.ttl_s, self.call_s + 1.0)
+        await asyncio.to_thread(prove, self.engine, self.lease, now=self.clock(), hold_s=hold)
+
+    def previous_holder_silent_at(self) -> datetime:
+        """When no call sent under an earlier epoch can still be in flight."""
+        taken = self.lease.acquired_at or self.clock()
+        return taken + timedelta(seconds=self.call_s)
+
+    async def wait_out_previous_holder(self) -> float:
+        """Sleep until `previous_holder_silent_at`; the seconds waited."""
+        wait = (self.previous_holder_silent_at() - self.clock()).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return max(0.0, wait)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -63,6 +63,25 @@ class ProductRevisionRow(SQLModel, table=True):
     recorded_at: datetime = Field(index=True)
 
 
+class CatalogChangeRow(SQLModel, table=True):
+    """The catalog change log: one row per SKU a committed transaction changed, in commit order.
+
+    Rows are written at commit, under a lock that serialises catalog commits (PostgreSQL:
+    a transaction advisory lock; SQLite: the one writer), so ids become visible in id order:
+    whoever has seen id N has seen every change with a smaller id (see docs/concurrency.md).
+    """
+
+    __tablename__ = "catalog_change"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused after a prune
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    sku: str = Field(max_length=64)
+    changed_at: datetime
+
+
 class ShopRow(SQLModel, table=True):
     """One seller account on one marketplace, mirrored from settings, plus its sync watermarks."""
 
@@ -75,7 +94,10 @@ class ShopRow(SQLModel, table=True):
     enabled: bool = True
     listings_watermark: datetime | None = None
     orders_watermark: datetime | None = None
-    catalog_watermark: datetime | None = None
+    catalog_watermark: datetime | None = None  # superseded by catalog_position (kept for old rows)
+    catalog_position: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True), description="last catalog_change id synced"
+    )
     last_success_at: datetime | None = None
     last_error: str = ""
     token_expires_at: datetime | None = None
