@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -132,6 +132,7 @@ class ShopSettings(BaseModel):
     safety_stock: int = Field(default=0, ge=0)
     zero_below: int = Field(default=0, ge=0)
     requests_per_second: float | None = Field(default=None, gt=0)
+    restock_on_return: Literal["received", "never"] = "received"
     options: dict[str, Any] = Field(default_factory=dict)
 
     def credential_env(self, name: str) -> str:

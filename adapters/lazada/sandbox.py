@@ -56,7 +56,7 @@ from adapters.lazada.signing import MAX_CLOCK_SKEW, SIGN_METHOD, parse_timestamp
 from adapters.sandbox.app import GateDecision, Sandbox, SandboxOptions, SellerAccount
 from adapters.sandbox.clock import SandboxClock
 from adapters.sandbox.faults import Fault
-from adapters.sandbox.store import SandboxListing
+from adapters.sandbox.store import SandboxListing, SandboxOrder
 
 MAX_PAGE = 50
 MAX_OFFSET = 10_000
@@ -555,12 +555,23 @@ class LazadaSandbox(Sandbox):
         bounds = {key: iso_date(params[key]) for key in keys if params.get(key)}
         limit = bounded_int(params.get("limit", "100"), 1, MAX_ORDERS_PAGE, "19", "Invalid Limit: at most 100")
         offset = bounded_int(params.get("offset", "0"), 0, 10**9, "14", "Invalid Offset")
-        orders: dict[str, list[Any]] = {}
+        orders: dict[str, list[SandboxOrder]] = {}
         for line in self.store.orders_of(seller_id):
             orders.setdefault(line.order_id, []).append(line)
-        picked = [lines for lines in orders.values() if order_in_bounds(lines[0].created_at, bounds)]
+        sort_by = params.get("sort_by", "created_at")
+        if sort_by not in ("created_at", "updated_at"):
+            raise LzError("75", "E075: Invalid sort filter.")
+
+        def when(lines: list[SandboxOrder]) -> datetime:
+            return max(x.changed_at for x in lines) if sort_by == "updated_at" else lines[0].created_at
+
+        picked = [
+            lines
+            for lines in orders.values()
+            if order_in_bounds(lines[0].created_at, max(x.changed_at for x in lines), bounds)
+        ]
         picked.sort(
-            key=lambda lines: (lines[0].created_at, int(lines[0].order_id)),
+            key=lambda lines: (when(lines), int(lines[0].order_id)),
             reverse=params.get("sort_direction", "DESC").upper() == "DESC",
         )
         prices = {x.seller_sku: x.price for x in self.store.shop(seller_id).values()}

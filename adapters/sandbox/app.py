@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.sandbox.clock import SandboxClock
 from adapters.sandbox.faults import Fault, FaultInjector, FaultSpec, SimulatedReset
 from adapters.sandbox.ratelimit import SlidingWindowLimiter
-from adapters.sandbox.store import SandboxListing, SandboxStore
+from adapters.sandbox.store import SandboxListing, SandboxOrder, SandboxStore
 
 
 class SellerAccount(BaseModel):
@@ -243,6 +243,15 @@ class Sandbox:
             placed.append(order.order_id)
         return placed
 
+    def change_order(self, seller_id: str, order_id: str, change: str) -> list[SandboxOrder]:
+        """A buyer cancels (`cancel`) or returns (`return`) an order now; raises KeyError when unknown."""
+        lines = self.store.change_order(seller_id, order_id, change, self.clock.now())
+        self.on_order_change(seller_id, lines)
+        return lines
+
+    def on_order_change(self, seller_id: str, lines: list[SandboxOrder]) -> None:
+        """Hook for sandboxes that announce order changes (pushes, event queues); nothing by default."""
+
     def run_buyers(self, seller_id: str) -> list[str]:
         """Place the buyer orders due for a seller since the last call, at `buyers_per_minute`."""
         rate, now = self.options.buyers_per_minute, self.clock.now()
@@ -293,6 +302,15 @@ class Sandbox:
                 return JSONResponse({"error": str(exc)}, status_code=404)
             return JSONResponse({"order_id": order.order_id, "line_id": order.line_id, "quantity": order.quantity})
 
+        async def order_change(request: Request) -> JSONResponse:
+            body = await request.json()
+            order_id, change = request.path_params["order_id"], request.path_params["change"]
+            try:
+                lines = self.change_order(body["seller_id"], order_id, change)
+            except KeyError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=404)
+            return JSONResponse({"order_id": order_id, "change": change, "lines": [x.line_id for x in lines]})
+
         async def edit(request: Request) -> JSONResponse:
             body: dict[str, Any] = await request.json()
             listing = self.store.find(body.pop("seller_id"), body.pop("seller_sku"))
@@ -317,6 +335,7 @@ class Sandbox:
             Route("/_sandbox/listings", listings),
             Route("/_sandbox/requests", requests_log),
             Route("/_sandbox/orders", orders, methods=["POST"]),
+            Route("/_sandbox/orders/{order_id}/{change}", order_change, methods=["POST"]),
             Route("/_sandbox/edit", edit, methods=["POST"]),
             Route("/_sandbox/clock/advance", advance, methods=["POST"]),
         ]

@@ -37,7 +37,7 @@ from connector.engine.outbox import open_action_skus, open_drift_skus, pending_a
 from connector.engine.plan import BindingView, PlanPolicy, plan_shop
 from connector.engine.ratelimit import ShopLimiter, shop_rate
 from connector.engine.retry import CallPolicy
-from connector.engine.sales import SalesResult, pull_sales
+from connector.engine.sales import SalesPolicy, SalesResult, pull_sales
 from connector.engine.verify import reread, silent_failures
 from connector.settings import ShopSettings
 from connector.store import session_scope
@@ -641,7 +641,8 @@ async def _run_shop(
 async def _pull(ctx: AppContext, shop: _Shop, fence: Fence | None) -> SalesResult | None:
     if not type(shop.adapter).capabilities.orders:
         return None
-    return await pull_sales(ctx.engine, shop.settings.id, shop.adapter, shop.calls, ctx.clock, fence)
+    policy = SalesPolicy(restock_on_return=shop.settings.restock_on_return)
+    return await pull_sales(ctx.engine, shop.settings.id, shop.adapter, shop.calls, ctx.clock, fence, policy)
 
 
 # -- public API -------------------------------------------------------------------------------
