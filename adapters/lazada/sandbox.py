@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.lazada.sandbox_push import order_push
 from adapters.lazada.sandbox_requests import (
     apply_attributes,
     apply_update,
@@ -547,6 +548,14 @@ class LazadaSandbox(Sandbox):
         return {"data": {}}, True
 
     # -- orders -----------------------------------------------------------------------------------
+
+    def on_order_change(self, seller_id: str, lines: list[SandboxOrder]) -> None:
+        """Push a signed trade-order message (type 0) for the order when pushes are configured."""
+        account = self.sellers.get(seller_id)
+        if self.pusher.enabled and lines:
+            creds = (account.credentials if account else None) or sandbox_credentials(seller_id)
+            message = order_push(seller_id, lines, self.clock.now(), creds["app_key"], creds["app_secret"])
+            self.pusher.enqueue(message)
 
     async def _orders_get(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
         if not params.get("created_after") and not params.get("update_after"):

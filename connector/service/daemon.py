@@ -36,10 +36,12 @@ from connector.engine.tokens import TokenVault, refresh_shop_tokens
 from connector.reports.delivery import deliver_producer_reports
 from connector.reports.status import read_status
 from connector.service import ticks as scheduler
+from connector.service.events import drain_events
 from connector.service.health import health_router
 from connector.service.metrics import DaemonMetrics
 from connector.service.resync import RunShop, dispatch_requests, engine_run_shop
 from connector.service.ticks import ClaimedTick
+from connector.service.webhooks import webhook_router
 from connector.settings import Settings
 from connector.store import leases
 from connector.store.leases import LEADER_LEASE, DaemonFileLock, Lease, StaleLeaseError, check_fence, shop_lease
@@ -225,7 +227,7 @@ class Daemon:
 
     def build_app(self) -> FastAPI:
         """The operator API and pages plus this daemon's health routes."""
-        routers = [health_router(self), *self.options.extra_routers]
+        routers = [health_router(self), webhook_router(self.ctx, self.schedule_events), *self.options.extra_routers]
         app: FastAPI = build_api(self.ctx, extra_routers=routers, resync=self._on_resync_request)
         return app
 
@@ -368,10 +370,16 @@ class Daemon:
             log.info("manual resync request(s) %s dispatched / đã nhận yêu cầu đồng bộ lại", ids)
             self._wake.set()
 
+    async def schedule_events(self) -> None:
+        """Turn recorded marketplace events into targeted ticks now (leader only; others leave them pending)."""
+        if self._leader is not None and await self._as_leader("events", drain_events, now=self.now()):
+            self._wake.set()
+
     async def watch_catalog(self) -> None:
         """Catalog changed since last look: enqueue a catalog tick per shop for the changed SKUs."""
         if self._catalog_seen is None or self._leader is None:
             return
+        await self.schedule_events()  # events recorded by another process, or while not leader
         skus, seen = await self._db(scheduler.changed_skus, self.engine, self._catalog_seen)
         if not skus:
             return
