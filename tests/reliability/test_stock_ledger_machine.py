@@ -109,7 +109,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for move in moves:
             if move.order_id is not None:
                 per_line.setdefault(move.order_id, []).append(move)
-        for order_id, line_moves in per_line.items():
+        for line_moves in per_line.values():
             kinds = [m.kind for m in line_moves]
             assert kinds.count("sale") == 1, kinds
             assert kinds.count("cancel") + kinds.count("return") <= 1, kinds
