@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from adapters.lazada.push import message_id, message_skus, message_time_s, signature_matches
+from adapters.lazada.push import ORDER_MESSAGE, message_id, message_skus, message_time_s, signature_matches
 from connector.context import AppContext
 from connector.service.events import record_event
 from connector.settings import SANDBOX_URL, ShopSettings
@@ -94,13 +94,16 @@ def webhook_router(ctx: AppContext, schedule: Schedule) -> APIRouter:
         now = ctx.clock()
         if sent_at is None or abs(now.timestamp() - sent_at) > STALE_AFTER_S:
             return _reply(400, "stale")
+        skus = message_skus(message)
+        if skus is None and message.get("message_type") == ORDER_MESSAGE:
+            skus = []  # an order: pull the shop's orders only; the catalog watcher carries the sale everywhere
         recorded = await asyncio.to_thread(
             record_event,
             ctx.engine,
             shop_id=shop_id,
             message_id=message_id(body),
             source="lazada-push",
-            skus=message_skus(message),
+            skus=skus,
             now=now,
         )
         if not recorded:

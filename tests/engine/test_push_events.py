@@ -144,7 +144,7 @@ async def test_sandbox_pushes_duplicated_and_reordered_schedule_once_per_change(
     assert await box.pusher.deliver() == 4  # two messages, each sent twice, in a shuffled order
     assert box.pusher.pending == []
     assert _events(ctx) == 2
-    assert _ticks(ctx) == [(shop_id(LAZADA), "pending", None)]  # an order push names no SKU: the whole shop
+    assert _ticks(ctx) == [(shop_id(LAZADA), "pending", [])]  # an order push: pull orders only, no listing read
 
     # the reconcile run stays the single writer: the order was placed and cancelled, stock ends where it began
     await sync_shops(ctx)
