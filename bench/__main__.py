@@ -3,8 +3,9 @@
 Scenarios: (a) full resync of 10,000 SKUs x 3 loopback sandboxes against the
 cost-model and rate-limit floors and a naive per-SKU baseline measured in the same run,
 (b) a zero-change incremental run, (c) propagation with the daemon running, (d) planning
-100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (i) a big import with the daemon
-running, (j) /healthz latency during a full sync, (k) the history check (bench/history.py) over several seeds.
+100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (h) the oversell window (a Lazada sale
+until Tiki and Voso show it) with pushes on and with polling only, (i) a big import with the daemon running,
+(j) /healthz latency during a full sync, (k) the history check (bench/history.py) over several seeds.
 
 Knobs for development only (the defaults are the specified sizes, and results.json records
 what was used): OCOP_BENCH_ONLY=a,c,... runs some scenarios, OCOP_BENCH_PROFILE=1 adds a
@@ -142,12 +143,26 @@ def scenario_big_import(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
     from bench.big_import import big_import, big_import_figures
 
     r = big_import(tmp)
-    return big_import_figures(r), {"f": r}
+    return big_import_figures(r), {"i": r}
+
+
+def scenario_h(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
+    """(h) oversell window: a Lazada sale until Tiki and Voso show it, with pushes and with polling only."""
+    from bench.oversell import POLL_INTERVAL_S, oversell_window
+
+    push, poll = oversell_window(tmp / "push", pushes=True), oversell_window(tmp / "poll", pushes=False)
+    figs = [
+        Figure("h.push_p50_s", "(h) oversell window, pushes on: p50", push["p50_s"], "s"),
+        Figure("h.push_p95_s", "(h) oversell window, pushes on: p95", push["p95_s"], "s", 10.0),
+        Figure("h.poll_p50_s", f"(h) oversell window, polling every {POLL_INTERVAL_S:g} s: p50", poll["p50_s"], "s"),
+        Figure("h.poll_p95_s", f"(h) oversell window, polling every {POLL_INTERVAL_S:g} s: p95", poll["p95_s"], "s"),
+    ]
+    return figs, {"h": {"push": push, "poll": poll}}
 
 
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,i,j,k").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,h,i,j,k").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -170,6 +185,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e", "--skip-postgres" in sys.argv[1:])),
+            ("h", lambda: scenario_h(tmp / "h")),
             ("i", lambda: scenario_big_import(tmp / "i")),
             ("j", lambda: scenario_healthz(tmp / "j")),
             ("k", lambda: scenario_history(tmp / "k")),

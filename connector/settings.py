@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
@@ -168,6 +168,7 @@ class ShopSettings(BaseModel):
     safety_stock: int = Field(default=0, ge=0)
     zero_below: int = Field(default=0, ge=0)
     requests_per_second: float | None = Field(default=None, gt=0)
+    restock_on_return: Literal["received", "never"] = "received"
     options: dict[str, Any] = Field(default_factory=dict)
 
     def credential_env(self, name: str) -> str:

@@ -152,6 +152,13 @@ class OrderLine(BaseModel):
     quantity: int = Field(ge=1)
     created_at: datetime
     cancelled: bool = False
+    returned: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def changed_at(self) -> datetime:
+        """When the marketplace last changed this line's order (its creation time when no update is stated)."""
+        return self.updated_at if self.updated_at is not None else self.created_at
 
 
 class OrdersPage(BaseModel):

@@ -110,6 +110,7 @@ class RunTrigger(StrEnum):
     SCHEDULE = "schedule"
     MANUAL = "manual"
     CATALOG_CHANGE = "catalog_change"
+    EVENT = "event"  # a marketplace push or queue event (targeted incremental run)
 
 
 class RunOutcome(StrEnum):

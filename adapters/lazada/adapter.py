@@ -396,17 +396,18 @@ class LazadaAdapter:
     # -- orders -------------------------------------------------------------------------------
 
     async def list_orders(self, since: datetime | None = None) -> AsyncIterator[OrdersPage]:
-        """Yield order lines of orders created at or after `since`, oldest first, a page of orders at a time.
+        """Yield order lines of orders updated at or after `since` (GetOrders `update_after`), oldest update first.
 
-        Lazada order times have whole-second precision, so `since` is rounded down to the
-        second: an order in the same second as `since` may come again (lines are unique by id).
+        Reading by update time brings back an order a buyer cancelled or returned after it was
+        counted. Lazada order times have whole-second precision, so `since` is rounded down to
+        the second: an order in the same second as `since` may come again (lines are unique by id).
         """
-        created_after = iso_filter(int(since.timestamp()) if since else 0)
+        update_after = iso_filter(int(since.timestamp()) if since else 0)
         offset = 0
         while True:
             params = {
-                "created_after": created_after,
-                "sort_by": "created_at",
+                "update_after": update_after,
+                "sort_by": "updated_at",
                 "sort_direction": "ASC",
                 "offset": str(offset),
                 "limit": str(ORDERS_PAGE_SIZE),

@@ -34,6 +34,8 @@ UNIT_ATTRIBUTE = "ocop_unit"  # [I] our own attribute names: Lazada has no stand
 BARCODE_ATTRIBUTE = "ocop_barcode"
 RESERVED_ATTRIBUTES = frozenset({"name", "description", "brand", UNIT_ATTRIBUTE, BARCODE_ATTRIBUTE})
 CANCELLED_ITEM_STATUSES = frozenset({"canceled", "cancelled"})
+# Goods back with the seller: a buyer return, or a failed delivery shipped back (GetOrders status enumeration).
+RETURNED_ITEM_STATUSES = frozenset({"returned", "shipped_back_success"})
 
 # [I] Lazada VN category ids come from /category/tree/get and differ per country; these are
 # placeholders the sandbox shares with the adapter. Real shops set `options.category_map`.
@@ -305,16 +307,22 @@ def qc_of_item_status(item_status: str) -> QcStatus:
     return QcStatus.PENDING if item_status.strip().lower() in ("pending qc", "pending") else QcStatus.APPROVED
 
 
+def _item_state(item: LzOrderItem) -> str:
+    status = item.status.strip().lower()
+    return "cancelled" if status in CANCELLED_ITEM_STATUSES else "returned" if status in RETURNED_ITEM_STATUSES else ""
+
+
 def order_lines(order: LzOrder, items: Sequence[LzOrderItem]) -> list[OrderLine]:
     """Order lines from Lazada order items, which are one unit each.
 
-    Units of the same seller SKU with the same cancelled state become one line whose
-    quantity is their count and whose id is the smallest order_item_id among them.
+    Units of the same seller SKU in the same state (open, cancelled, returned) become one
+    line whose quantity is their count and whose id is the smallest order_item_id among
+    them, so a whole line cancelled or returned later keeps the id it was counted under.
+    The line's update time is the order's `updated_at` (its creation time when absent).
     """
-    groups: dict[tuple[str, bool], list[LzOrderItem]] = {}
+    groups: dict[tuple[str, str], list[LzOrderItem]] = {}
     for item in items:
-        cancelled = item.status.strip().lower() in CANCELLED_ITEM_STATUSES
-        groups.setdefault((item.sku, cancelled), []).append(item)
+        groups.setdefault((item.sku, _item_state(item)), []).append(item)
     created = order.created_at
     lines = [
         OrderLine(
@@ -323,11 +331,13 @@ def order_lines(order: LzOrder, items: Sequence[LzOrderItem]) -> list[OrderLine]
             seller_sku=sku,
             quantity=len(group),
             created_at=created,
-            cancelled=cancelled,
+            cancelled=state == "cancelled",
+            returned=state == "returned",
+            updated_at=order.updated_at or created,
         )
-        for (sku, cancelled), group in groups.items()
+        for (sku, state), group in groups.items()
     ]
-    return sorted(lines, key=lambda line: (line.seller_sku, line.cancelled))
+    return sorted(lines, key=lambda line: (line.seller_sku, line.cancelled, line.returned))
 
 
 # -- writing --------------------------------------------------------------------------------

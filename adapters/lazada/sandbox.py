@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.lazada.sandbox_push import order_push
 from adapters.lazada.sandbox_requests import (
     apply_attributes,
     apply_update,
@@ -56,7 +57,7 @@ from adapters.lazada.signing import MAX_CLOCK_SKEW, SIGN_METHOD, parse_timestamp
 from adapters.sandbox.app import GateDecision, Sandbox, SandboxOptions, SellerAccount
 from adapters.sandbox.clock import SandboxClock
 from adapters.sandbox.faults import Fault
-from adapters.sandbox.store import SandboxListing
+from adapters.sandbox.store import SandboxListing, SandboxOrder
 
 MAX_PAGE = 50
 MAX_OFFSET = 10_000
@@ -548,6 +549,14 @@ class LazadaSandbox(Sandbox):
 
     # -- orders -----------------------------------------------------------------------------------
 
+    def on_order_change(self, seller_id: str, lines: list[SandboxOrder]) -> None:
+        """Push a signed trade-order message (type 0) for the order when pushes are configured."""
+        account = self.sellers.get(seller_id)
+        if self.pusher.enabled and lines:
+            creds = (account.credentials if account else None) or sandbox_credentials(seller_id)
+            message = order_push(seller_id, lines, self.clock.now(), creds["app_key"], creds["app_secret"])
+            self.pusher.enqueue(message)
+
     async def _orders_get(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
         if not params.get("created_after") and not params.get("update_after"):
             raise LzError("MissingParameter", "Either created_after or update_after is mandatory")
@@ -555,12 +564,23 @@ class LazadaSandbox(Sandbox):
         bounds = {key: iso_date(params[key]) for key in keys if params.get(key)}
         limit = bounded_int(params.get("limit", "100"), 1, MAX_ORDERS_PAGE, "19", "Invalid Limit: at most 100")
         offset = bounded_int(params.get("offset", "0"), 0, 10**9, "14", "Invalid Offset")
-        orders: dict[str, list[Any]] = {}
+        orders: dict[str, list[SandboxOrder]] = {}
         for line in self.store.orders_of(seller_id):
             orders.setdefault(line.order_id, []).append(line)
-        picked = [lines for lines in orders.values() if order_in_bounds(lines[0].created_at, bounds)]
+        sort_by = params.get("sort_by", "created_at")
+        if sort_by not in ("created_at", "updated_at"):
+            raise LzError("75", "E075: Invalid sort filter.")
+
+        def when(lines: list[SandboxOrder]) -> datetime:
+            return max(x.changed_at for x in lines) if sort_by == "updated_at" else lines[0].created_at
+
+        picked = [
+            lines
+            for lines in orders.values()
+            if order_in_bounds(lines[0].created_at, max(x.changed_at for x in lines), bounds)
+        ]
         picked.sort(
-            key=lambda lines: (lines[0].created_at, int(lines[0].order_id)),
+            key=lambda lines: (when(lines), int(lines[0].order_id)),
             reverse=params.get("sort_direction", "DESC").upper() == "DESC",
         )
         prices = {x.seller_sku: x.price for x in self.store.shop(seller_id).values()}

@@ -142,11 +142,16 @@ def product_in_bounds(product: list[SandboxListing], bounds: dict[str, datetime]
     return all(checks[key](bound) for key, bound in bounds.items())
 
 
-def order_in_bounds(created: datetime, bounds: dict[str, datetime]) -> bool:
-    """Whether an order's creation time satisfies the *_after / *_before filters."""
-    after = [b for k, b in bounds.items() if k.endswith("_after")]
-    before = [b for k, b in bounds.items() if k.endswith("_before")]
-    return all(created >= b for b in after) and all(created <= b for b in before)
+def order_in_bounds(created: datetime, updated: datetime, bounds: dict[str, datetime]) -> bool:
+    """Whether an order's creation and update times satisfy the created_*/update_* filters (to the second)."""
+    created, updated = created.replace(microsecond=0), updated.replace(microsecond=0)
+    checks = {
+        "created_after": lambda b: created >= b,
+        "created_before": lambda b: created <= b,
+        "update_after": lambda b: updated >= b,
+        "update_before": lambda b: updated <= b,
+    }
+    return all(checks[key](bound) for key, bound in bounds.items())
 
 
 def json_product(payload: str | None) -> dict[str, Any]:

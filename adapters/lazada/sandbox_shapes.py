@@ -189,17 +189,21 @@ def iso_time(when: datetime) -> str:
     return when.astimezone(VN).replace(microsecond=0).isoformat()
 
 
+def item_status(line: SandboxOrder) -> str:
+    """The order-item status Lazada shows (values from the GetOrders status enumeration)."""
+    return "canceled" if line.cancelled else "returned" if line.returned else "pending"
+
+
 def render_order(lines: Sequence[SandboxOrder], prices: dict[str, int]) -> dict[str, Any]:
     """One order header as /orders/get shows it."""
     first = lines[0]
     total = sum(prices.get(x.seller_sku, 0) * x.quantity for x in lines)
-    cancelled = all(x.cancelled for x in lines)
     return {
         "order_id": number(first.order_id),
         "order_number": number(first.order_id),
         "created_at": iso_time(first.created_at),
-        "updated_at": iso_time(first.created_at),
-        "statuses": ["canceled" if cancelled else "pending"],
+        "updated_at": iso_time(max(x.changed_at for x in lines)),
+        "statuses": sorted({item_status(x) for x in lines}),
         "items_count": sum(x.quantity for x in lines),
         "price": f"{total}.00",
         "payment_method": "COD",
@@ -222,12 +226,12 @@ def render_order_items(lines: Sequence[SandboxOrder], listings: dict[str, Sandbo
                     "sku_id": number(listing.sku_id) if listing else "",
                     "shop_sku": f"{listing.item_id}_VNAMZ-{listing.sku_id}" if listing else "",
                     "name": listing.title if listing else "",
-                    "status": "canceled" if line.cancelled else "pending",
+                    "status": item_status(line),
                     "item_price": float(price),
                     "paid_price": float(price),
                     "currency": "VND",
                     "created_at": order_time(line.created_at),
-                    "updated_at": order_time(line.created_at),
+                    "updated_at": order_time(line.changed_at),
                 }
             )
     return items

@@ -23,8 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.sandbox.clock import SandboxClock
 from adapters.sandbox.faults import Fault, FaultInjector, FaultSpec, SimulatedReset
+from adapters.sandbox.push import Pusher
 from adapters.sandbox.ratelimit import SlidingWindowLimiter
-from adapters.sandbox.store import SandboxListing, SandboxStore
+from adapters.sandbox.store import SandboxListing, SandboxOrder, SandboxStore
 
 
 class SellerAccount(BaseModel):
@@ -49,6 +50,9 @@ class SandboxOptions(BaseModel):
     qc_reject_rate: float = Field(default=0.0, ge=0, le=1)
     qc_reject_skus: tuple[str, ...] = ()
     buyers_per_minute: float = Field(default=0.0, ge=0, description="simulated buyer orders")
+    push_url: str | None = Field(default=None, description="where this sandbox POSTs its pushes (None = no pushes)")
+    push_duplicate_rate: float = Field(default=0.0, ge=0, le=1, description="share of pushes sent twice")
+    push_reorder: bool = Field(default=False, description="deliver each batch of pushes in a shuffled order")
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,12 @@ class Sandbox:
         self.faults = FaultInjector(self.options.faults)
         self.rng = random.Random(self.options.seed)
         self.store = SandboxStore()
+        self.pusher = Pusher(
+            url=self.options.push_url,
+            duplicate_rate=self.options.push_duplicate_rate,
+            reorder=self.options.push_reorder,
+            rng=random.Random(self.options.seed + 1),
+        )
         self.log: list[RequestRecord] = []
         limit = self.options.rate_limit_per_s or self.published_rate_limit_per_s
         self.limiter = SlidingWindowLimiter(limit)
@@ -240,8 +250,18 @@ class Sandbox:
                 break
             listing = self.rng.choice(sorted(candidates, key=lambda x: x.seller_sku))
             order = self.store.place_order(seller_id, listing.seller_sku, 1, self.clock.now())
+            self.on_order_change(seller_id, [order])
             placed.append(order.order_id)
         return placed
+
+    def change_order(self, seller_id: str, order_id: str, change: str) -> list[SandboxOrder]:
+        """A buyer cancels (`cancel`) or returns (`return`) an order now; raises KeyError when unknown."""
+        lines = self.store.change_order(seller_id, order_id, change, self.clock.now())
+        self.on_order_change(seller_id, lines)
+        return lines
+
+    def on_order_change(self, seller_id: str, lines: list[SandboxOrder]) -> None:
+        """Hook for sandboxes that announce new or changed orders (pushes, event queues); nothing by default."""
 
     def run_buyers(self, seller_id: str) -> list[str]:
         """Place the buyer orders due for a seller since the last call, at `buyers_per_minute`."""
@@ -291,7 +311,17 @@ class Sandbox:
                 )
             except KeyError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=404)
+            self.on_order_change(body["seller_id"], [order])
             return JSONResponse({"order_id": order.order_id, "line_id": order.line_id, "quantity": order.quantity})
+
+        async def order_change(request: Request) -> JSONResponse:
+            body = await request.json()
+            order_id, change = request.path_params["order_id"], request.path_params["change"]
+            try:
+                lines = self.change_order(body["seller_id"], order_id, change)
+            except KeyError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=404)
+            return JSONResponse({"order_id": order_id, "change": change, "lines": [x.line_id for x in lines]})
 
         async def edit(request: Request) -> JSONResponse:
             body: dict[str, Any] = await request.json()
@@ -317,6 +347,7 @@ class Sandbox:
             Route("/_sandbox/listings", listings),
             Route("/_sandbox/requests", requests_log),
             Route("/_sandbox/orders", orders, methods=["POST"]),
+            Route("/_sandbox/orders/{order_id}/{change}", order_change, methods=["POST"]),
             Route("/_sandbox/edit", edit, methods=["POST"]),
             Route("/_sandbox/clock/advance", advance, methods=["POST"]),
         ]

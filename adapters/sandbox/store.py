@@ -48,6 +48,13 @@ class SandboxOrder:
     quantity: int
     created_at: datetime
     cancelled: bool = False
+    returned: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def changed_at(self) -> datetime:
+        """The order's update time (its creation time until a buyer changes it)."""
+        return self.updated_at or self.created_at
 
 
 @dataclass
@@ -105,5 +112,27 @@ class SandboxStore:
         return order
 
     def orders_of(self, seller_id: str, since: datetime | None = None) -> list[SandboxOrder]:
-        """One seller's order lines created at or after `since`, oldest first."""
-        return [o for o in self.orders if o.seller_id == seller_id and (since is None or o.created_at >= since)]
+        """One seller's order lines updated (or created) at or after `since`, in placing order."""
+        return [o for o in self.orders if o.seller_id == seller_id and (since is None or o.changed_at >= since)]
+
+    def change_order(self, seller_id: str, order_id: str, change: str, now: datetime) -> list[SandboxOrder]:
+        """A buyer cancels (`cancel`) or returns (`return`, goods received back) an order; moves its update time.
+
+        Cancelling puts the units back on the listing (the marketplace releases them); a
+        return does not (returned goods go back to the seller, not to the marketplace stock).
+        Raises KeyError for an unknown order or change.
+        """
+        lines = [o for o in self.orders if o.seller_id == seller_id and o.order_id == order_id]
+        if not lines or change not in ("cancel", "return"):
+            raise KeyError(f"no order {order_id} for seller {seller_id} or unknown change {change!r}")
+        for line in lines:
+            if change == "cancel" and not line.cancelled:
+                line.cancelled = True
+                listing = self.find(seller_id, line.seller_sku)
+                if listing is not None:
+                    listing.stock += line.quantity
+                    listing.updated_at = now
+            elif change == "return":
+                line.returned = True
+            line.updated_at = now
+        return lines

@@ -373,14 +373,18 @@ class TikiAdapter:
     # -- orders ---------------------------------------------------------------------------------
 
     async def list_orders(self, since: datetime | None = None) -> AsyncIterator[LinesPage]:
-        """Yield order lines created since `since`, de-duplicated across shifting pages."""
+        """Yield order lines of orders updated since `since`, de-duplicated across shifting pages.
+
+        `updated_from_date` on orders is [assumed]: Tiki publishes it for the product list;
+        reading by update time brings back an order cancelled or returned after it was counted.
+        """
         seen: set[tuple[str, str]] = set()
         resolved: dict[int, str] = {}
         page = 1
         while True:
             params: dict[str, str | int] = {"page": page, "limit": self.page_size}
             if since is not None:
-                params["created_from_date"] = format_time(since)
+                params["updated_from_date"] = format_time(since)
             body, request_id = await self.client.call_model(
                 TikiOrdersPage, "GET", "/integration/v2/orders", operation="list_orders", is_write=False, params=params
             )

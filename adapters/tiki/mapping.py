@@ -316,6 +316,7 @@ def order_lines(row: OrderRow, resolved: Mapping[int, str] | None = None) -> lis
     before that when the field is missing altogether.
     """
     cancelled = row.status in ("canceled", "cancelled", "seller_canceled", "closed")
+    returned = row.status == "returned"
     lines = []
     for item in row.items:
         sku = item.seller_sku or (resolved or {}).get(item.tiki_product_id or -1, "")
@@ -328,6 +329,8 @@ def order_lines(row: OrderRow, resolved: Mapping[int, str] | None = None) -> lis
                     quantity=item.quantity,
                     created_at=row.created_at,
                     cancelled=cancelled,
+                    returned=returned,
+                    updated_at=row.updated_at or row.created_at,
                 )
             )
     return lines

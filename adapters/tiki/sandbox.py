@@ -718,12 +718,16 @@ class TikiSandbox(Sandbox):
         return self._ok(caller, body, "state")
 
     async def list_orders(self, request: Request) -> Response:
-        """`GET /integration/v2/orders`: newest first, `created_from_date`, page/limit."""
+        """`GET /integration/v2/orders`: newest update first; `created_from_date`, `updated_from_date` [I]."""
         caller = await self._enter(request, "list_orders", is_write=False)
         if isinstance(caller, Response):
             return caller
-        since = self._time_param(request, "created_from_date")
-        orders = sorted(self.store.orders_of(caller.seller_id, since), key=lambda o: o.created_at, reverse=True)
+        created_from = self._time_param(request, "created_from_date")
+        since = self._time_param(request, "updated_from_date")
+        lines = self.store.orders_of(caller.seller_id, since)
+        if created_from is not None:
+            lines = [o for o in lines if o.created_at >= created_from]
+        orders = sorted(lines, key=lambda o: o.changed_at, reverse=True)
         chunk, paging = self._paging(request, orders)
         data = []
         for order in chunk:
@@ -739,13 +743,12 @@ class TikiSandbox(Sandbox):
                 },
                 "invoice": {"price": price, "quantity": order.quantity, "subtotal": price * order.quantity},
             }
-            when = format_time(order.created_at)
             data.append(
                 {
                     "code": order.order_id,
-                    "status": "canceled" if order.cancelled else "queueing",
-                    "created_at": when,
-                    "updated_at": when,
+                    "status": "canceled" if order.cancelled else "returned" if order.returned else "queueing",
+                    "created_at": format_time(order.created_at),
+                    "updated_at": format_time(order.changed_at),
                     "items": [item],
                 }
             )

@@ -199,12 +199,12 @@ class VosoAdapter:
     # -- orders -----------------------------------------------------------------------------
 
     async def list_orders(self, since: datetime | None = None) -> AsyncIterator[OrdersPage]:
-        """Yield pages of order lines created at or after `since`."""
+        """Yield pages of order lines of orders updated (or created) at or after `since` ([assumed] `updated_since`)."""
         page = 1
         while True:
             params: dict[str, str | int] = {"page": page, "limit": ORDERS_PAGE_SIZE}
             if since is not None:
-                params["created_since"] = to_ms(since)
+                params["updated_since"] = to_ms(since)
             reply = await self._client.call(
                 "GET", "/v1/partner/orders", operation="list_orders", is_write=False, params=params
             )

@@ -119,6 +119,7 @@ class VosoOrder(_Wire):
     order_id: str
     status: str
     created_at: int
+    updated_at: int | None = None  # [assumed] epoch ms of the last status change
     lines: list[VosoOrderLine]
 
 
@@ -216,8 +217,9 @@ def item_result(result: VosoItemResult) -> ItemResult:
 
 
 def order_lines(order: VosoOrder) -> list[OrderLine]:
-    """Our order lines for one Voso order."""
+    """Our order lines for one Voso order (assumed statuses: CANCELLED, RETURNED = goods back with the seller)."""
     created = from_ms(order.created_at)
+    updated = from_ms(order.updated_at) if order.updated_at is not None else created
     return [
         OrderLine(
             order_id=order.order_id,
@@ -226,6 +228,8 @@ def order_lines(order: VosoOrder) -> list[OrderLine]:
             quantity=line.quantity,
             created_at=created,
             cancelled=order.status == "CANCELLED",
+            returned=order.status == "RETURNED",
+            updated_at=updated,
         )
         for line in order.lines
     ]

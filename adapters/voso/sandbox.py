@@ -347,17 +347,28 @@ class VosoSandbox(Sandbox):
     async def _orders(self, request: Request, seller: str) -> dict[str, Any]:
         page = _int_param(request, "page", 1, 1, 1_000_000)
         limit = _int_param(request, "limit", 20, 1, MAX_PAGE)
-        since_ms = _int_param(request, "created_since", -1, 0, 10**15)
+        created_ms = _int_param(request, "created_since", -1, 0, 10**15)
+        since_ms = _int_param(request, "updated_since", -1, 0, 10**15)
         lines = self.store.orders_of(seller, from_ms(since_ms) if since_ms >= 0 else None)
+        if created_ms >= 0:
+            lines = [x for x in lines if x.created_at >= from_ms(created_ms)]
         orders: dict[str, dict[str, Any]] = {}
         for line in lines:
             listing = self.store.find(seller, line.seller_sku)
             order = orders.setdefault(
                 line.order_id,
-                {"order_id": line.order_id, "status": "CONFIRMED", "created_at": to_ms(line.created_at), "lines": []},
+                {
+                    "order_id": line.order_id,
+                    "status": "CONFIRMED",
+                    "created_at": to_ms(line.created_at),
+                    "updated_at": to_ms(line.changed_at),
+                    "lines": [],
+                },
             )
             if line.cancelled:
                 order["status"] = "CANCELLED"
+            elif line.returned:
+                order["status"] = "RETURNED"
             order["lines"].append(
                 {
                     "line_id": line.line_id,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
+from connector.catalog.ledger import MoveKind, record_move
 from connector.store.changes import changes_after, latest_change, stamp_at_commit
 from connector.store.models import ProducerRow, ProductRevisionRow, ProductRow
 from schemas.catalog import Producer, Product
@@ -130,7 +131,7 @@ def _upsert_producer(session: Session, producer: Producer, now: datetime) -> Ups
     return UpsertCounts(updated=1)
 
 
-def _upsert_product(session: Session, product: Product, now: datetime) -> UpsertCounts:
+def _upsert_product(session: Session, product: Product, now: datetime, kind: MoveKind) -> UpsertCounts:
     digest = product.content_hash()
     row = session.get(ProductRow, product.sku)
     if row is None:
@@ -144,9 +145,13 @@ def _upsert_product(session: Session, product: Product, now: datetime) -> Upsert
         )
         _record_revision(session, row, now)
         session.add(row)
+        if product.stock:
+            record_move(session, product.sku, kind, product.stock, product.stock, now, note="new product")
         return UpsertCounts(inserted=1)
     if row.content_hash == digest:
         return UpsertCounts(unchanged=1)
+    if product.stock != row.stock:
+        record_move(session, product.sku, kind, product.stock - row.stock, product.stock, now)
     _fill_product(row, product, digest, now)
     _record_revision(session, row, now)
     session.add(row)
@@ -184,7 +189,7 @@ def upsert_catalog(
         counts += _upsert_producer(session, producer, now)
     session.flush()
     for product in products:
-        counts += _upsert_product(session, product, now)
+        counts += _upsert_product(session, product, now, MoveKind.IMPORT)
     session.flush()
     return counts
 
@@ -229,12 +234,14 @@ def products_changed_since(session: Session, since: datetime | None) -> list[Pro
 
 def set_product(session: Session, product: Product, now: datetime) -> None:
     """Write one product (an API or catalog edit); a no-op when nothing changed."""
-    _upsert_product(session, product, now)
+    _upsert_product(session, product, now, MoveKind.MANUAL)
     session.flush()
 
 
 def adjust_stock(session: Session, sku: str, delta: int, now: datetime) -> tuple[int, int]:
     """Add `delta` to the product's stock, never going below zero; return (applied delta, new stock).
+
+    The caller records the movement in the ledger (it knows the source: which order line).
 
     Raises `UnknownSkuError` when the SKU is not in the catalog.
     """

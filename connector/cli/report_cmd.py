@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from connector.cli import stock_cmd
 from connector.cli.common import cli_context, console, err_console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
 from connector.reports import queries as reports
@@ -184,4 +185,5 @@ def register(app: typer.Typer) -> None:
             ctx.engine.dispose()
         console.print(f"{len(written)} báo cáo / reports → {settings.reports.out_dir}")
 
+    stock_cmd.register_report(group)
     app.add_typer(group, name="report")

@@ -20,7 +20,7 @@ from connector.context import AppContext
 from connector.engine.apply import Applier, PendingAction
 from connector.engine.outbox import pending_actions, persist_plan, sync_drift
 from connector.engine.plan import BindingView, PlanPolicy, plan_shop
-from connector.engine.sales import SalesResult, pull_sales
+from connector.engine.sales import SalesPolicy, SalesResult, pull_sales
 from connector.engine.scope import Observation, max_updated, observe
 from connector.engine.shop import Fence, OpenShop, Progress
 from connector.engine.state import CatalogCache, Run, read_state, record_fresh
@@ -241,4 +241,5 @@ async def pull(ctx: AppContext, shop: OpenShop, fence: Fence | None) -> SalesRes
     """Pull the shop's new orders into canonical stock (None when the marketplace has no order API)."""
     if not type(shop.adapter).capabilities.orders:
         return None
-    return await pull_sales(ctx.engine, shop.settings.id, shop.adapter, shop.calls, ctx.clock, fence)
+    policy = SalesPolicy(restock_on_return=shop.settings.restock_on_return)
+    return await pull_sales(ctx.engine, shop.settings.id, shop.adapter, shop.calls, ctx.clock, fence, policy)

@@ -33,6 +33,7 @@ from connector.service.leader import Leadership
 from connector.service.resync import RunShop, engine_run_shop
 from connector.service.runner import EngineLoop
 from connector.service.runtime import Runtime, worker_name
+from connector.service.webhooks import webhook_router
 from connector.service.worker import Worker
 from connector.store import leases
 from connector.store.leases import LEADER_LEASE, DaemonAlreadyRunning, DaemonFileLock, Lease, check_fence, shop_lease
@@ -232,7 +233,8 @@ class Daemon:
 
     def build_app(self) -> FastAPI:
         """The operator API and pages plus this daemon's health routes."""
-        routers = [health_router(self), *self.options.extra_routers]
+        schedule = self.leadership.jobs.schedule_events
+        routers = [health_router(self), webhook_router(self.ctx, schedule), *self.options.extra_routers]
         app: FastAPI = build_api(self.ctx, extra_routers=routers, resync=self.leadership.on_resync_request)
         return app
 

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from connector.engine.tokens import TokenVault, refresh_shop_tokens
 from connector.reports.delivery import deliver_producer_reports
 from connector.service import housekeeping, ticks
+from connector.service.events import drain_events
 from connector.service.ratelog import RateLimitedLog
 from connector.service.resync import dispatch_requests
 from connector.service.runtime import Runtime
@@ -267,9 +268,16 @@ class LeaderJobs:
             log.info("manual resync request(s) %s dispatched / đã nhận yêu cầu đồng bộ lại", ids)
             self.rt.wake.set()
 
+    async def schedule_events(self) -> None:
+        """Turn recorded marketplace events into targeted ticks now (leader only; others leave them pending)."""
+        if self.seat.lease is not None and await self.seat.as_leader("events", drain_events, now=self.rt.now()):
+            self.rt.wake.set()
+
     async def watch_catalog(self) -> None:
         """Enqueue catalog ticks for the SKUs changed since last look, batch by batch until none is left."""
         rt = self.rt
+        if self.catalog_seen is not None and self.seat.lease is not None:
+            await self.schedule_events()  # events recorded by another process, or while not leader
         while self.catalog_seen is not None and self.seat.lease is not None:
             skus, seen = await rt.db(housekeeping.changed_skus, rt.engine, self.catalog_seen)
             if not skus:

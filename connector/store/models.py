@@ -213,6 +213,44 @@ class SaleRow(SQLModel, table=True):
     recorded_at: datetime
 
 
+class StockMoveRow(SQLModel, table=True):
+    """One movement of canonical stock with its source: the ledger `report stock SKU` explains a number with.
+
+    `kind` is sale, cancel, return, manual or import. Order movements carry their shop,
+    order and line and are unique per (shop, order, line, kind), so each counts once.
+    """
+
+    __tablename__ = "stock_move"
+    __table_args__ = (UniqueConstraint("shop_id", "order_id", "line_id", "kind", name="uq_stock_move_line_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(index=True)
+    kind: str
+    delta: int
+    stock_after: int
+    shop_id: str | None = None
+    order_id: str | None = None
+    line_id: str | None = None
+    run_id: int | None = None
+    note: str = ""
+    at: datetime
+
+
+class InboundEventRow(SQLModel, table=True):
+    """A marketplace push or queue event seen once (unique per shop and message id) and the work it asked for."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (UniqueConstraint("shop_id", "message_id", name="uq_inbound_event_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    shop_id: str = Field(index=True)
+    message_id: str
+    source: str
+    skus: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    received_at: datetime
+    scheduled_at: datetime | None = Field(default=None, index=True)
+
+
 class ResyncRequestRow(SQLModel, table=True):
     """A manual resync an operator asked for; the daemon claims and runs it."""
 
