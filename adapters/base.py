@@ -71,6 +71,7 @@ class TokenInfo(BaseModel):
 
     access_expires_at: datetime | None = None
     refresh_expires_at: datetime | None = None
+    account: str = Field(default="", description="the seller account the tokens act for, when the marketplace says")
 
 
 @runtime_checkable
@@ -203,6 +204,12 @@ def secret(config: AdapterConfig, name: str) -> str:
     if value is None or not value.get_secret_value():
         raise ConfigError(f"{config.marketplace} shop {config.shop_id}: credential {name!r} is not set")
     return value.get_secret_value()
+
+
+def optional_secret(config: AdapterConfig, name: str) -> str:
+    """One credential from the config, or "" when absent (e.g. a token stored by `shop connect` instead)."""
+    value = config.credentials.get(name)
+    return value.get_secret_value() if value is not None else ""
 
 
 Clock = Callable[[], datetime]

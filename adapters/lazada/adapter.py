@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
-from adapters.base import AdapterConfig, Capabilities, TokenInfo, secret
+from adapters.base import AdapterConfig, Capabilities, TokenInfo, optional_secret, secret
 from adapters.errors import AuthFailed, NotFound, Rejected, ResponseShapeError
 from adapters.lazada.client import (
     MARKETPLACE,
@@ -24,6 +25,7 @@ from adapters.lazada.client import (
     Reply,
     api_url_of,
     auth_url_of,
+    authorize_base_of,
     details_of,
     error_for,
     kind_of,
@@ -149,7 +151,7 @@ class LazadaAdapter:
         )
         return cls(
             client,
-            refresh_token=secret(config, "refresh_token"),
+            refresh_token=optional_secret(config, "refresh_token"),
             categories=CategoryMap.from_options(config.options),
             clock=clock,
         )
@@ -181,14 +183,42 @@ class LazadaAdapter:
             method="POST",
             auth_host=True,
         )
-        token = reply.parse(LzToken, "refresh_auth")
+        self._keep(reply.parse(LzToken, "refresh_auth"))
+        return self.token_info()
+
+    def uses_browser_authorization(self) -> bool:
+        """Always: Lazada issues tokens only through the seller-authorisation flow."""
+        return True
+
+    def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str = "") -> str:
+        """Where the seller authorises our app (Lazada's seller-authorisation page; no PKCE)."""
+        del code_challenge  # Lazada's flow has no PKCE
+        query = {
+            "response_type": "code",
+            "force_auth": "true",
+            "redirect_uri": redirect_uri,
+            "client_id": self._client.app_key,
+            "state": state,
+        }
+        return authorize_base_of(self._client.auth_url) + "/oauth/authorize?" + urlencode(query)
+
+    async def exchange_code(self, code: str, *, redirect_uri: str = "", code_verifier: str = "") -> TokenInfo:
+        """Turn the seller's authorisation code into tokens (`/auth/token/create`); the account comes back too."""
+        del redirect_uri, code_verifier  # not part of Lazada's token call
+        reply = await self._client.call(
+            "/auth/token/create", {"code": code}, operation="connect", method="POST", auth_host=True
+        )
+        token = reply.parse(LzToken, "connect")
+        self._keep(token)
+        return self.token_info().model_copy(update={"account": token.account})
+
+    def _keep(self, token: LzToken) -> None:
         now = self._clock()
         self._access_token, self._refresh_token = token.access_token, token.refresh_token
         self._access_expires_at = now + timedelta(seconds=token.expires_in)
         self._refresh_expires_at = (
             now + timedelta(seconds=token.refresh_expires_in) if token.refresh_expires_in else None
         )
-        return self.token_info()
 
     def token_info(self) -> TokenInfo:
         """When the current access and refresh tokens expire (None when unknown)."""

@@ -18,9 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.lazada.sandbox_requests import (
@@ -187,6 +188,7 @@ class LazadaSandbox(Sandbox):
         ]
         routes.append(Route("/rest/{path:path}", self._unknown_path, methods=["GET", "POST"]))
         routes.append(Route("/_sandbox/lazada/auth_code", self._auth_code_route, methods=["POST"]))
+        routes.append(Route("/oauth/authorize", self._authorize_page, methods=["GET"]))
         return routes
 
     def _request_id(self) -> str:
@@ -288,6 +290,19 @@ class LazadaSandbox(Sandbox):
         if seller_id not in self.sellers:
             return JSONResponse({"error": f"unknown seller {seller_id!r}"}, status_code=404)
         return JSONResponse({"code": self.issue_auth_code(seller_id)})
+
+    async def _authorize_page(self, request: Request) -> Response:
+        """`GET /oauth/authorize`: the app's own seller "logs in and agrees"; redirect with code and state."""
+        query = request.query_params
+        app = self._apps.get(query.get("client_id", ""))
+        redirect_uri = query.get("redirect_uri", "")
+        if app is None or query.get("response_type") != "code" or not redirect_uri:
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        target = {"code": self.issue_auth_code(app.seller_id)}
+        if query.get("state"):
+            target["state"] = query["state"]
+        separator = "&" if "?" in redirect_uri else "?"
+        return RedirectResponse(redirect_uri + separator + urlencode(target), status_code=302)
 
     # -- auth APIs --------------------------------------------------------------------------------
 
