@@ -15,8 +15,17 @@ from urllib.parse import urlencode
 
 import httpx
 
-from adapters.base import AdapterConfig, Capabilities, TokenInfo, optional_secret, secret
+from adapters.base import AdapterConfig, Capabilities, ContentRules, TokenInfo, optional_secret, secret
+from adapters.categories import Category, CategoryAttribute
 from adapters.errors import AuthFailed, NotFound, Rejected, ResponseShapeError
+from adapters.lazada.categories import (
+    ATTRIBUTES_PATH,
+    TREE_PATH,
+    LzAttributes,
+    LzCategoryTree,
+    attributes_of,
+    flatten,
+)
 from adapters.lazada.client import (
     MARKETPLACE,
     ErrorKind,
@@ -111,6 +120,17 @@ class LazadaAdapter:
         reviewed_content_updates=False,
         orders=True,
         requests_per_second=50,
+        # [I] product name up to 255 characters, 1..8 https images, brand required (may be
+        # "No Brand"); price bounds are our assumption (see docs/connect.md, "Pre-flight rules")
+        content_rules=ContentRules(
+            title_max_chars=255,
+            description_max_chars=25_000,
+            images_min=1,
+            images_max=8,
+            price_min_vnd=1_000,
+            price_max_vnd=500_000_000,
+            required_attributes=("brand",),
+        ),
     )
     credential_names: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "refresh_token")
 
@@ -250,6 +270,19 @@ class LazadaAdapter:
         return await self._client.call(
             api_path, params, operation=operation, method=method, is_write=is_write, access_token=self._access_token
         )
+
+    # -- categories ---------------------------------------------------------------------------
+
+    async def categories(self) -> list[Category]:
+        """Every category of Lazada's tree (Vietnamese names), with its path."""
+        reply = await self._call(TREE_PATH, {"language_code": "vi_VN"}, operation="categories")
+        return flatten(reply.parse(LzCategoryTree, "categories").data)
+
+    async def category_attributes(self, category_id: int) -> list[CategoryAttribute]:
+        """The attributes a category asks for (mandatory ones marked)."""
+        params = {"primary_category_id": str(category_id), "language_code": "vi_VN"}
+        reply = await self._call(ATTRIBUTES_PATH, params, operation="category_attributes")
+        return attributes_of(reply.parse(LzAttributes, "category_attributes"))
 
     # -- reads --------------------------------------------------------------------------------
 

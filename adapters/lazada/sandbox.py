@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.lazada.sandbox_categories import attributes_body, tree_body
 from adapters.lazada.sandbox_requests import (
     apply_attributes,
     apply_update,
@@ -178,6 +179,8 @@ class LazadaSandbox(Sandbox):
             _Api("/product/deactivate", self._deactivate, ("POST",), True),
             _Api("/orders/get", self._orders_get, ("GET",), malformed_drop=("data", "orders")),
             _Api("/order/items/get", self._order_items_get, ("GET",), malformed_drop=("data",)),
+            _Api("/category/tree/get", self._category_tree, ("GET",), malformed_drop=("data",)),
+            _Api("/category/attributes/get", self._category_attributes, ("GET",), malformed_drop=("data",)),
             _Api("/auth/token/create", self._token_create, ("GET", "POST"), False, "code", ("access_token",)),
             _Api(
                 "/auth/token/refresh", self._token_refresh, ("GET", "POST"), False, "refresh_token", ("access_token",)
@@ -303,6 +306,18 @@ class LazadaSandbox(Sandbox):
             target["state"] = query["state"]
         separator = "&" if "?" in redirect_uri else "?"
         return RedirectResponse(redirect_uri + separator + urlencode(target), status_code=302)
+
+    # -- categories -------------------------------------------------------------------------------
+
+    async def _category_tree(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        return {"data": tree_body()}, False
+
+    async def _category_attributes(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        raw = params.get("primary_category_id", "")
+        data = attributes_body(int(raw)) if raw.isdigit() else None
+        if data is None:
+            raise LzError("201", f"Invalid category id: {raw}")
+        return {"data": data}, False
 
     # -- auth APIs --------------------------------------------------------------------------------
 

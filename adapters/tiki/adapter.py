@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from adapters.base import AdapterConfig, Capabilities, TokenInfo, secret
+from adapters.base import AdapterConfig, Capabilities, ContentRules, TokenInfo, secret
 from adapters.errors import ConfigError, NotFound, Rejected
 from adapters.tiki.client import TikiClient
 from adapters.tiki.details import ProductDetails, oldest_created
@@ -80,6 +80,16 @@ class TikiAdapter:
         reviewed_content_updates=True,
         orders=True,
         requests_per_second=200,
+        # [I] name up to 255 characters, at least one https image, brand required; origin,
+        # shelf life per category via options.required_attributes; price at least 1,000 VND (docs/connect.md)
+        content_rules=ContentRules(
+            title_max_chars=255,
+            images_min=1,
+            images_max=20,
+            price_min_vnd=1_000,
+            price_max_vnd=500_000_000,
+            required_attributes=("brand",),
+        ),
     )
     credential_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
 

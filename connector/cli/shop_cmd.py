@@ -14,6 +14,7 @@ from datetime import datetime
 
 import typer
 
+from adapters.categories import Category, CategoryReader, search
 from adapters.errors import AdapterError, ConfigError
 from connector.cli.common import EXIT_BAD_CONFIG, console, err_console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
@@ -28,7 +29,7 @@ from connector.engine.connect import (
     finish_connect,
     require_vault,
 )
-from connector.engine.tokens import SecretKeyError, TokenVault, connections
+from connector.engine.tokens import SecretKeyError, TokenVault, connections, load_stored_tokens
 from connector.settings import SANDBOX_URL, Settings, ShopSettings
 
 EXIT_REFUSED = 1
@@ -144,4 +145,34 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
             )
 
+    @group.command("categories")
+    def categories_cmd(
+        shop_id: str = typer.Argument(..., help="mã gian hàng / the shop id"),
+        search_text: str = typer.Option("", "--search", help="tìm theo tên, không cần dấu / name, diacritics optional"),
+    ) -> None:
+        """Tìm mã ngành hàng của sàn / find the marketplace's category ids (e.g. --search "mat ong")."""
+        settings = settings_or_exit()
+        ctx, shop = _context(settings, shop_id)
+        try:
+            found = asyncio.run(_categories(ctx, shop, search_text))
+        except AdapterError as exc:
+            err_console.print(f"[red]Không đọc được ngành hàng / cannot read categories:[/red] {exc}")
+            raise typer.Exit(EXIT_REFUSED) from None
+        finally:
+            ctx.engine.dispose()
+        for category in found:
+            leaf = "" if category.leaf else "  (nhóm / branch)"
+            console.print(f"{category.id}  {' / '.join(category.path)}{leaf}", soft_wrap=True, highlight=False)
+
     app.add_typer(group, name="shop")
+
+
+async def _categories(ctx: AppContext, shop: ShopSettings, text: str) -> list[Category]:
+    async with ctx.http_client(shop) as http:
+        adapter = ctx.adapter(shop, http)
+        if not isinstance(adapter, CategoryReader):
+            err_console.print(f"[red]Sàn chưa hỗ trợ đọc ngành hàng / not supported for:[/red] {shop.marketplace}")
+            raise typer.Exit(EXIT_BAD_CONFIG)
+        await load_stored_tokens(ctx, shop, adapter)
+        tree = await adapter.categories()
+    return search(tree, text) if text else tree

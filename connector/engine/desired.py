@@ -13,7 +13,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from connector.settings import ShopSettings
-from schemas.catalog import CertificateState, Producer, Product
+from schemas.catalog import LISTING_ATTRIBUTES, CertificateState, Producer, Product
 from schemas.listing import ListingContent
 from schemas.sync import DesiredListing
 
@@ -68,12 +68,13 @@ def _content(product: Product, producer: Producer | None, cert_valid: bool, fiel
             "ocop_stars": str(product.stars),
             "ocop_valid_until": product.certificate.expires.isoformat(),
         }
+    attributes |= {name: value for name in LISTING_ATTRIBUTES if (value := getattr(product, name))}
     return ListingContent.model_construct(
         fields,
         title=title,
         description=product.description,
         images=tuple(product.images),
-        brand=producer.name if producer is not None else "",
+        brand=product.brand or (producer.name if producer is not None else ""),
         category_key=product.product_set,
         unit=product.unit,
         weight_g=product.weight_g,

@@ -35,6 +35,7 @@ from connector.engine.desired import desired_listings
 from connector.engine.observe import get_listings, read_listings, read_or_look_up
 from connector.engine.outbox import open_action_skus, open_drift_skus, pending_actions, persist_plan, sync_drift
 from connector.engine.plan import BindingView, PlanPolicy, plan_shop
+from connector.engine.preflight import shop_preflight
 from connector.engine.ratelimit import ShopLimiter, shop_rate
 from connector.engine.retry import CallPolicy
 from connector.engine.sales import SalesResult, pull_sales
@@ -410,6 +411,7 @@ def _policy(run: _Run, obs: _Observation, bindings: dict[str, BindingView]) -> P
         scope=obs.scope,
         shop_size=sum(1 for b in bindings.values() if b.bound),
         reviewed_content_updates=caps.reviewed_content_updates,
+        preflight=shop_preflight(caps.content_rules, run.shop.settings.options),
     )
 
 

@@ -26,7 +26,7 @@ from connector.store import session_scope
 from connector.store.models import ShopRow, ShopSecretRow
 
 if TYPE_CHECKING:
-    from adapters.base import TokenInfo
+    from adapters.base import MarketplaceAdapter, TokenInfo
     from connector.context import AppContext
     from connector.settings import ShopSettings
 
@@ -230,3 +230,16 @@ def connections(engine: Engine, shop_ids: list[str]) -> list[Connection]:
                 )
             )
         return out
+
+
+async def load_stored_tokens(ctx: AppContext, shop: ShopSettings, adapter: MarketplaceAdapter) -> bool:
+    """Give the adapter the shop's stored tokens (when a key is configured and tokens exist); True when given."""
+    import asyncio
+
+    vault = TokenVault.from_env()
+    if vault is None:
+        return False
+    stored = await asyncio.to_thread(_load, ctx.engine, vault, shop.id)
+    if stored:
+        adapter.import_tokens(stored)
+    return bool(stored)

@@ -122,6 +122,23 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "drift.qc_pending": ("Chờ duyệt", "Pending review"),
     "drift.qc_rejected": ("Bị từ chối", "Rejected"),
     "drift.cert_expired": ("Giấy chứng nhận hết hạn", "Certificate expired"),
+    "drift.invalid": ("Thiếu hoặc sai thông tin, chưa gửi lên sàn", "Missing or wrong details, not sent"),
+    # --- pre-flight: what a producer must add or fix before a listing is sent ---------------
+    "invalid.missing": ("thiếu: {fields}", "missing: {fields}"),
+    "invalid.wrong": ("cần sửa: {fields}", "to fix: {fields}"),
+    "next.fix_invalid": (
+        "Bổ sung hoặc sửa các thông tin trên trong danh mục; lần đồng bộ sau sẽ đăng sản phẩm.",
+        "Add or fix the details above in the catalog; the next sync will list the product.",
+    ),
+    "field.brand": ("thương hiệu", "brand"),
+    "field.origin": ("xuất xứ", "origin"),
+    "field.shelf_life": ("hạn sử dụng", "shelf life"),
+    "field.storage": ("cách bảo quản", "storage"),
+    "field.ingredients": ("thành phần", "ingredients"),
+    "field.title": ("tên sản phẩm", "title"),
+    "field.description": ("mô tả", "description"),
+    "field.images": ("hình ảnh", "images"),
+    "field.price": ("giá", "price"),
     # --- report titles and sections --------------------------------------------------------
     "title.producer": ("Tình trạng sản phẩm trên sàn — {name}", "Marketplace listing status — {name}"),
     "title.drift": ("Báo cáo chênh lệch danh mục và sàn", "Catalog vs marketplace drift report"),

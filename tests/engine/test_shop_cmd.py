@@ -84,3 +84,18 @@ def test_unknown_shop_and_missing_key_exit_2(tmp_path: Path, monkeypatch: pytest
     assert runner.invoke(app, ["shop", "connect", "lazada-rel"]).exit_code == 2
     monkeypatch.setenv(SECRET_KEY_ENV, Fernet.generate_key().decode())
     assert runner.invoke(app, ["shop", "connect", "nope"]).exit_code == 2
+
+
+def test_categories_search_is_diacritics_insensitive(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop_list = shops(served.urls, marketplaces=("lazada",))
+    (tmp_path / "settings.toml").write_text(
+        settings_toml(f"sqlite:///{tmp_path / 'k.db'}", tmp_path, shop_list), encoding="utf-8"
+    )
+    monkeypatch.setenv("OCOP_SYNC_SETTINGS", str(tmp_path / "settings.toml"))
+    for name, value in credentials_env(shop_list).items():
+        monkeypatch.setenv(name, value)
+    found = CliRunner().invoke(app, ["shop", "categories", "lazada-rel", "--search", "mat ong"])
+    assert found.exit_code == 0, found.output
+    assert found.output.strip() == "10023  Bách hóa online / Thực phẩm khô / Mật ong"
