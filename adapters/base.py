@@ -37,6 +37,21 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "ocop_sync.adapters"
 
 
+class ContentRules(BaseModel):
+    """A marketplace's published content rules, checked before any create or content update."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title_max_chars: int = 255
+    description_max_chars: int = 50_000
+    images_min: int = 0
+    images_max: int = 20
+    images_https: bool = True
+    price_min_vnd: int = 0
+    price_max_vnd: int = 1_000_000_000
+    required_attributes: tuple[str, ...] = Field(default=(), description="asked by every category")
+
+
 class Capabilities(BaseModel):
     """What a marketplace API can do, and its published limits, as the engine needs them."""
 
@@ -49,6 +64,7 @@ class Capabilities(BaseModel):
     reviewed_content_updates: bool = False
     orders: bool = True
     requests_per_second: float = Field(gt=0, description="the published per-seller rate limit")
+    content_rules: ContentRules = ContentRules()
 
 
 class AdapterConfig(BaseModel):
@@ -71,6 +87,7 @@ class TokenInfo(BaseModel):
 
     access_expires_at: datetime | None = None
     refresh_expires_at: datetime | None = None
+    account: str = Field(default="", description="the seller account the tokens act for, when the marketplace says")
 
 
 @runtime_checkable
@@ -203,6 +220,12 @@ def secret(config: AdapterConfig, name: str) -> str:
     if value is None or not value.get_secret_value():
         raise ConfigError(f"{config.marketplace} shop {config.shop_id}: credential {name!r} is not set")
     return value.get_secret_value()
+
+
+def optional_secret(config: AdapterConfig, name: str) -> str:
+    """One credential from the config, or "" when absent (e.g. a token stored by `shop connect` instead)."""
+    value = config.credentials.get(name)
+    return value.get_secret_value() if value is not None else ""
 
 
 Clock = Callable[[], datetime]

@@ -239,6 +239,10 @@ class OcopCertificate(BaseModel):
         return CertificateState.VALID
 
 
+LISTING_ATTRIBUTES = ("origin", "shelf_life", "storage", "ingredients")
+"""Product fields that travel as listing attributes (brand travels as the listing's brand)."""
+
+
 class Product(BaseModel):
     """One OCOP-certified product as the catalog knows it; `sku` is our seller SKU everywhere."""
 
@@ -265,6 +269,12 @@ class Product(BaseModel):
     images: tuple[HttpsUrl, ...] = ()
     barcode: Gtin = None
     active: bool = True
+    # attributes marketplaces' categories ask for (optional; pre-flight names the ones a category requires)
+    brand: Text = ""
+    origin: Text = ""
+    shelf_life: Text = ""
+    storage: Text = ""
+    ingredients: Text = ""
 
     @field_validator("price_vnd", "stock", "weight_g", "product_set", "stars", "score", mode="before")
     @classmethod

@@ -39,6 +39,7 @@ class DriftKind(StrEnum):
     QC_PENDING = "qc_pending"
     QC_REJECTED = "qc_rejected"
     CERT_EXPIRED = "cert_expired"
+    INVALID = "invalid"  # pre-flight: the draft breaks the category's or marketplace's content rules; no call made
 
 
 class Drift(BaseModel):

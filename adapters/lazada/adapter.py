@@ -11,11 +11,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar
+from urllib.parse import urlencode
 
 import httpx
 
-from adapters.base import AdapterConfig, Capabilities, TokenInfo, secret
+from adapters.base import AdapterConfig, Capabilities, ContentRules, TokenInfo, optional_secret, secret
+from adapters.categories import Category, CategoryAttribute
 from adapters.errors import AuthFailed, NotFound, Rejected, ResponseShapeError
+from adapters.lazada.categories import (
+    ATTRIBUTES_PATH,
+    TREE_PATH,
+    LzAttributes,
+    LzCategoryTree,
+    attributes_of,
+    flatten,
+)
 from adapters.lazada.client import (
     MARKETPLACE,
     ErrorKind,
@@ -24,6 +34,7 @@ from adapters.lazada.client import (
     Reply,
     api_url_of,
     auth_url_of,
+    authorize_base_of,
     details_of,
     error_for,
     kind_of,
@@ -109,6 +120,17 @@ class LazadaAdapter:
         reviewed_content_updates=False,
         orders=True,
         requests_per_second=50,
+        # [I] product name up to 255 characters, 1..8 https images, brand required (may be
+        # "No Brand"); price bounds are our assumption (see docs/connect.md, "Pre-flight rules")
+        content_rules=ContentRules(
+            title_max_chars=255,
+            description_max_chars=25_000,
+            images_min=1,
+            images_max=8,
+            price_min_vnd=1_000,
+            price_max_vnd=500_000_000,
+            required_attributes=("brand",),
+        ),
     )
     credential_names: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "refresh_token")
 
@@ -149,7 +171,7 @@ class LazadaAdapter:
         )
         return cls(
             client,
-            refresh_token=secret(config, "refresh_token"),
+            refresh_token=optional_secret(config, "refresh_token"),
             categories=CategoryMap.from_options(config.options),
             clock=clock,
         )
@@ -181,14 +203,42 @@ class LazadaAdapter:
             method="POST",
             auth_host=True,
         )
-        token = reply.parse(LzToken, "refresh_auth")
+        self._keep(reply.parse(LzToken, "refresh_auth"))
+        return self.token_info()
+
+    def uses_browser_authorization(self) -> bool:
+        """Always: Lazada issues tokens only through the seller-authorisation flow."""
+        return True
+
+    def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str = "") -> str:
+        """Where the seller authorises our app (Lazada's seller-authorisation page; no PKCE)."""
+        del code_challenge  # Lazada's flow has no PKCE
+        query = {
+            "response_type": "code",
+            "force_auth": "true",
+            "redirect_uri": redirect_uri,
+            "client_id": self._client.app_key,
+            "state": state,
+        }
+        return authorize_base_of(self._client.auth_url) + "/oauth/authorize?" + urlencode(query)
+
+    async def exchange_code(self, code: str, *, redirect_uri: str = "", code_verifier: str = "") -> TokenInfo:
+        """Turn the seller's authorisation code into tokens (`/auth/token/create`); the account comes back too."""
+        del redirect_uri, code_verifier  # not part of Lazada's token call
+        reply = await self._client.call(
+            "/auth/token/create", {"code": code}, operation="connect", method="POST", auth_host=True
+        )
+        token = reply.parse(LzToken, "connect")
+        self._keep(token)
+        return self.token_info().model_copy(update={"account": token.account})
+
+    def _keep(self, token: LzToken) -> None:
         now = self._clock()
         self._access_token, self._refresh_token = token.access_token, token.refresh_token
         self._access_expires_at = now + timedelta(seconds=token.expires_in)
         self._refresh_expires_at = (
             now + timedelta(seconds=token.refresh_expires_in) if token.refresh_expires_in else None
         )
-        return self.token_info()
 
     def token_info(self) -> TokenInfo:
         """When the current access and refresh tokens expire (None when unknown)."""
@@ -220,6 +270,19 @@ class LazadaAdapter:
         return await self._client.call(
             api_path, params, operation=operation, method=method, is_write=is_write, access_token=self._access_token
         )
+
+    # -- categories ---------------------------------------------------------------------------
+
+    async def categories(self) -> list[Category]:
+        """Every category of Lazada's tree (Vietnamese names), with its path."""
+        reply = await self._call(TREE_PATH, {"language_code": "vi_VN"}, operation="categories")
+        return flatten(reply.parse(LzCategoryTree, "categories").data)
+
+    async def category_attributes(self, category_id: int) -> list[CategoryAttribute]:
+        """The attributes a category asks for (mandatory ones marked)."""
+        params = {"primary_category_id": str(category_id), "language_code": "vi_VN"}
+        reply = await self._call(ATTRIBUTES_PATH, params, operation="category_attributes")
+        return attributes_of(reply.parse(LzAttributes, "category_attributes"))
 
     # -- reads --------------------------------------------------------------------------------
 

@@ -229,6 +229,12 @@ def auth_url_of(api_url: str, options: Mapping[str, Any]) -> str:
     return LAZADA_AUTH_URL if host.startswith("api.lazada.") else api_url
 
 
+def authorize_base_of(auth_url: str) -> str:
+    """The host of the seller-authorisation page: the token host without its "/rest" path."""
+    base = auth_url.rstrip("/")
+    return base[: -len("/rest")] if base.endswith("/rest") else base
+
+
 class LazadaClient:
     """Signs and sends one Lazada API call and returns its body, or raises the typed error."""
 
@@ -248,6 +254,16 @@ class LazadaClient:
         self._app_key = app_key
         self._app_secret = app_secret
         self._clock = clock
+
+    @property
+    def app_key(self) -> str:
+        """The app key (public: it appears in the seller-authorisation URL)."""
+        return self._app_key
+
+    @property
+    def auth_url(self) -> str:
+        """Where the token APIs live."""
+        return self._auth_url
 
     def __repr__(self) -> str:
         return f"LazadaClient(api_url={self._api_url!r}, app_key={self._app_key!r})"
@@ -323,6 +339,7 @@ __all__ = [
     "Reply",
     "api_url_of",
     "auth_url_of",
+    "authorize_base_of",
     "details_of",
     "error_for",
     "kind_of",

@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.lazada.sandbox_categories import attributes_body, tree_body
 from adapters.lazada.sandbox_push import order_push
 from adapters.lazada.sandbox_requests import (
     apply_attributes,
@@ -178,6 +180,8 @@ class LazadaSandbox(Sandbox):
             _Api("/product/deactivate", self._deactivate, ("POST",), True),
             _Api("/orders/get", self._orders_get, ("GET",), malformed_drop=("data", "orders")),
             _Api("/order/items/get", self._order_items_get, ("GET",), malformed_drop=("data",)),
+            _Api("/category/tree/get", self._category_tree, ("GET",), malformed_drop=("data",)),
+            _Api("/category/attributes/get", self._category_attributes, ("GET",), malformed_drop=("data",)),
             _Api("/auth/token/create", self._token_create, ("GET", "POST"), False, "code", ("access_token",)),
             _Api(
                 "/auth/token/refresh", self._token_refresh, ("GET", "POST"), False, "refresh_token", ("access_token",)
@@ -188,6 +192,7 @@ class LazadaSandbox(Sandbox):
         ]
         routes.append(Route("/rest/{path:path}", self._unknown_path, methods=["GET", "POST"]))
         routes.append(Route("/_sandbox/lazada/auth_code", self._auth_code_route, methods=["POST"]))
+        routes.append(Route("/oauth/authorize", self._authorize_page, methods=["GET"]))
         return routes
 
     def _request_id(self) -> str:
@@ -289,6 +294,31 @@ class LazadaSandbox(Sandbox):
         if seller_id not in self.sellers:
             return JSONResponse({"error": f"unknown seller {seller_id!r}"}, status_code=404)
         return JSONResponse({"code": self.issue_auth_code(seller_id)})
+
+    async def _authorize_page(self, request: Request) -> Response:
+        """`GET /oauth/authorize`: the app's own seller "logs in and agrees"; redirect with code and state."""
+        query = request.query_params
+        app = self._apps.get(query.get("client_id", ""))
+        redirect_uri = query.get("redirect_uri", "")
+        if app is None or query.get("response_type") != "code" or not redirect_uri:
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        target = {"code": self.issue_auth_code(app.seller_id)}
+        if query.get("state"):
+            target["state"] = query["state"]
+        separator = "&" if "?" in redirect_uri else "?"
+        return RedirectResponse(redirect_uri + separator + urlencode(target), status_code=302)
+
+    # -- categories -------------------------------------------------------------------------------
+
+    async def _category_tree(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        return {"data": tree_body()}, False
+
+    async def _category_attributes(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        raw = params.get("primary_category_id", "")
+        data = attributes_body(int(raw)) if raw.isdigit() else None
+        if data is None:
+            raise LzError("201", f"Invalid category id: {raw}")
+        return {"data": data}, False
 
     # -- auth APIs --------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from adapters.base import AdapterConfig, Capabilities, TokenInfo, secret
+from adapters.base import AdapterConfig, Capabilities, ContentRules, TokenInfo, secret
 from adapters.errors import ConfigError, NotFound, Rejected
 from adapters.tiki.client import TikiClient
 from adapters.tiki.details import ProductDetails, oldest_created
@@ -80,6 +80,16 @@ class TikiAdapter:
         reviewed_content_updates=True,
         orders=True,
         requests_per_second=200,
+        # [I] name up to 255 characters, at least one https image, brand required; origin,
+        # shelf life per category via options.required_attributes; price at least 1,000 VND (docs/connect.md)
+        content_rules=ContentRules(
+            title_max_chars=255,
+            images_min=1,
+            images_max=20,
+            price_min_vnd=1_000,
+            price_max_vnd=500_000_000,
+            required_attributes=("brand",),
+        ),
     )
     credential_names: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
 
@@ -92,6 +102,7 @@ class TikiAdapter:
         self.deep_paging_cap = int(options.get("deep_paging_cap", DEEP_PAGING_CAP))
         warehouse = options.get("warehouse_id")
         self.warehouse_id = int(warehouse) if warehouse is not None else None
+        self.grant = str(options.get("grant", "client_credentials"))
         raw_map = options.get("category_map") or DEFAULT_CATEGORY_IDS
         self.categories = {int(k): int(v) for k, v in dict(raw_map).items()}
 
@@ -130,6 +141,18 @@ class TikiAdapter:
     async def refresh_auth(self) -> TokenInfo:
         """Get a new access token (client_credentials has no refresh token: it is simply re-run)."""
         return await self.client.fetch_token()
+
+    def uses_browser_authorization(self) -> bool:
+        """True for a partner app (`options.grant = "authorization_code"`), False for an in-house app."""
+        return self.grant == "authorization_code"
+
+    def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str = "") -> str:
+        """Tiki's authorisation page for this partner app (PKCE S256)."""
+        return self.client.authorize_url(redirect_uri=redirect_uri, state=state, code_challenge=code_challenge)
+
+    async def exchange_code(self, code: str, *, redirect_uri: str = "", code_verifier: str = "") -> TokenInfo:
+        """Turn the seller's authorisation code into an access and refresh token."""
+        return await self.client.exchange_code(code, redirect_uri=redirect_uri, code_verifier=code_verifier)
 
     def token_info(self) -> TokenInfo:
         """The current token's expiry, without any network call."""

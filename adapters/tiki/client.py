@@ -23,6 +23,7 @@ import base64
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import BaseModel
@@ -44,6 +45,7 @@ from adapters.tiki.replies import ErrorBody, TokenResponse
 
 MARKETPLACE = "tiki"
 TOKEN_PATH = "/sc/oauth2/token"
+AUTHORIZE_PATH = "/sc/oauth2/auth"
 REQUEST_ID_HEADERS = ("x-request-id", "x-tiki-request-id", "x-correlation-id")
 DEFAULT_RETRY_AFTER_S = 1.0
 EXPIRY_MARGIN = timedelta(seconds=30)
@@ -123,24 +125,28 @@ class TikiClient:
         self._now = now or (lambda: datetime.now(UTC))
         self._token: str | None = None
         self._expires_at: datetime | None = None
+        self._refresh_token = ""  # held only after an authorization-code connect (partner apps)
 
     # -- tokens ---------------------------------------------------------------------------------
 
     def token_info(self) -> TokenInfo:
-        """The access token's expiry as we computed it (client_credentials has no refresh token)."""
+        """The access token's expiry as we computed it (the refresh token's expiry is not published)."""
         return TokenInfo(access_expires_at=self._expires_at)
 
     def export_tokens(self) -> dict[str, str]:
-        """The current access token and its expiry, for encrypted storage by the engine."""
+        """The current access (and refresh) token and expiry, for encrypted storage by the engine."""
         if self._token is None:
             return {}
         out = {"access_token": self._token}
         if self._expires_at is not None:
             out["access_expires_at"] = self._expires_at.isoformat()
+        if self._refresh_token:
+            out["refresh_token"] = self._refresh_token
         return out
 
     def import_tokens(self, tokens: Mapping[str, str]) -> None:
-        """Resume with a token stored earlier by `export_tokens`."""
+        """Resume with tokens stored earlier by `export_tokens`."""
+        self._refresh_token = tokens.get("refresh_token") or self._refresh_token
         token = tokens.get("access_token")
         if not token:
             return
@@ -148,23 +154,50 @@ class TikiClient:
         expires = tokens.get("access_expires_at")
         self._expires_at = datetime.fromisoformat(expires) if expires else None
 
+    def authorize_url(self, *, redirect_uri: str, state: str, code_challenge: str) -> str:
+        """Tiki's authorisation page for a partner app (authorization-code grant with PKCE S256)."""
+        query = {
+            "response_type": "code",
+            "client_id": self._client_id,
+            "redirect_uri": redirect_uri,
+            "scope": self.scope or "offline product order inventory",
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        return self.base_url + AUTHORIZE_PATH + "?" + urlencode(query)
+
     async def fetch_token(self) -> TokenInfo:
-        """Run the client_credentials grant and keep the new access token."""
+        """Renew the access token: the refresh_token grant when one is held, else client_credentials."""
+        if self._refresh_token:
+            return await self._grant({"grant_type": "refresh_token", "refresh_token": self._refresh_token})
         form = {"grant_type": "client_credentials"}
         if self.scope:
             form["scope"] = self.scope
+        return await self._grant(form)
+
+    async def exchange_code(self, code: str, *, redirect_uri: str, code_verifier: str) -> TokenInfo:
+        """The authorization-code grant: the seller's code (and our PKCE verifier) for tokens."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        return await self._grant(form)
+
+    async def _grant(self, form: dict[str, str]) -> TokenInfo:
         headers = {"Accept": "application/json"}
         if self.client_auth == "basic":
             raw = f"{self._client_id}:{self._client_secret}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
         else:
-            form |= {"client_id": self._client_id, "client_secret": self._client_secret}
+            form = form | {"client_id": self._client_id, "client_secret": self._client_secret}
         request = self.http.build_request("POST", self.base_url + TOKEN_PATH, data=form, headers=headers)
         response = await send(self.http, request, marketplace=MARKETPLACE, operation="token", is_write=False)
         raise_for_status(response, operation="token", is_write=False, token_call=True)
         body = self._parse(TokenResponse, response, "token")
         self._token = body.access_token
         self._expires_at = self._now() + timedelta(seconds=body.expires_in)
+        if body.refresh_token:
+            self._refresh_token = body.refresh_token
         return self.token_info()
 
     def _token_usable(self) -> bool:

@@ -29,6 +29,7 @@ class TokenResponse(_Body):
     expires_in: Int
     token_type: str = "bearer"
     scope: str = ""
+    refresh_token: str = ""  # authorization_code and refresh_token grants only
 
 
 class Paging(_Body):

@@ -25,7 +25,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.sandbox import Fault, Sandbox, SandboxClock, SandboxListing, SandboxOptions
@@ -43,6 +43,7 @@ from adapters.tiki.mapping import (
     format_time,
     parse_time,
 )
+from adapters.tiki.sandbox_oauth import GrantError, TikiGrants
 
 CREATE_FLOW = ("queuing", "processing", "drafted", "bot_awaiting_approve", "awaiting_approve")
 UPDATE_FLOW = ("queuing", UPDATE_PENDING_STATE)
@@ -112,6 +113,7 @@ class TikiSandbox(Sandbox):
         self.requests: dict[str, TikiRequest] = {}
         self.tokens: dict[str, tuple[str, datetime]] = {}
         self.inactive_sellers: set[str] = set()
+        self.grants = TikiGrants()
         self.market_prices: dict[tuple[str, str], int] = {}
         super().__init__(options, clock)
         self._ids_rng = random.Random(self.options.seed + 7919)
@@ -398,6 +400,7 @@ class TikiSandbox(Sandbox):
         v2, v21 = "/integration/v2", "/integration/v2.1"
         routes = [
             ("/sc/oauth2/token", self.token, ["POST"]),
+            ("/sc/oauth2/auth", self.authorize, ["GET"]),
             (f"{v2}/sellers/me", self.seller_me, ["GET"]),
             (f"{v2}/products", self.list_products, ["GET"]),
             (f"{v2}/products/findBy", self.find_product, ["GET"]),
@@ -433,9 +436,12 @@ class TikiSandbox(Sandbox):
         if seller_id is None:
             denied = {"error": "invalid_client", "error_description": "Client authentication failed"}
             return self._reply(denied, 401, {"WWW-Authenticate": "Basic"})
-        if form.get("grant_type") != "client_credentials":
-            unsupported = {"error": "unsupported_grant_type", "error_description": "only client_credentials"}
-            return self._reply(unsupported, 400)
+        fields = {k: str(v) for k, v in form.items()}
+        if fields.get("grant_type") != "client_credentials":
+            try:
+                self.grants.redeem(fields, seller_id, client_id, self.clock.now())
+            except GrantError as exc:
+                return self._reply(exc.body, 400)
         decision = await self.gate(seller_id, "token", is_write=False)
         reply = self._fault_reply(decision.fault, decision.retry_after)
         if reply is not None:
@@ -447,7 +453,22 @@ class TikiSandbox(Sandbox):
             "scope": str(form.get("scope") or "product order inventory"),
             "token_type": "bearer",
         }
+        if fields.get("grant_type") != "client_credentials":
+            body["refresh_token"] = self.grants.new_refresh_token(seller_id, client_id)
         return self._ok(Caller(seller_id, decision.fault is Fault.MALFORMED), body, "access_token")
+
+    async def authorize(self, request: Request) -> Response:
+        """`GET /sc/oauth2/auth`: the app's seller logs in and agrees; redirect back with code and state."""
+        query = dict(request.query_params)
+        client_id = query.get("client_id", "")
+        seller_id = next(
+            (s.seller_id for s in self.sellers.values() if s.credentials.get("client_id") == client_id), None
+        )
+        try:
+            target = self.grants.authorize(query, seller_id, self.clock.now())
+        except GrantError as exc:
+            return self._reply(exc.body, 400)
+        return RedirectResponse(target, status_code=302)
 
     async def seller_me(self, request: Request) -> Response:
         """`GET /integration/v2/sellers/me`."""

@@ -48,6 +48,7 @@ PRODUCT_COLUMNS: tuple[Column, ...] = (
     Column("images", ("images",), "images"),
     Column("barcode", ("barcode",)),
     Column("active", ("active",), "bool"),
+    *(Column(name, (name,)) for name in ("brand", "origin", "shelf_life", "storage", "ingredients")),
     Column("traceability_code", ("traceability_code",)),
     Column("traceability_url", ("traceability_url",)),
     Column("self_declaration_ref", ("compliance", "self_declaration_ref")),

@@ -12,6 +12,7 @@ from connector.cli import (
     db_cmd,
     demo_cmd,
     report_cmd,
+    shop_cmd,
     sync_cmd,
     token_cmd,
 )
@@ -19,6 +20,17 @@ from connector.cli import (
 
 def register_all(app: typer.Typer) -> None:
     """Attach every command group to the root app."""
-    modules = (config_cmd, adapters_cmd, db_cmd, catalog_cmd, demo_cmd, report_cmd, token_cmd, daemon_cmd, sync_cmd)
+    modules = (
+        config_cmd,
+        adapters_cmd,
+        db_cmd,
+        catalog_cmd,
+        demo_cmd,
+        report_cmd,
+        token_cmd,
+        daemon_cmd,
+        sync_cmd,
+        shop_cmd,
+    )
     for module in modules:
         module.register(app)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from connector.settings import ShopSettings
-from schemas.catalog import CertificateState, Producer, Product
+from schemas.catalog import LISTING_ATTRIBUTES, CertificateState, Producer, Product
 from schemas.listing import ListingContent
 from schemas.sync import DesiredListing
 
@@ -104,11 +104,14 @@ def _content(product: Product, producer: Producer | None, cert_valid: bool, fiel
     if cert_valid:
         title = f"{product.name} - OCOP {product.stars} sao"
         attributes = _ocop_attributes(product.stars, product.certificate.expires)
+    listed = {name: value for name in LISTING_ATTRIBUTES if (value := getattr(product, name))}
+    if listed:  # a new dict: the OCOP one is shared between listings
+        attributes = {**attributes, **listed}
     values = {
         "title": title,
         "description": product.description,
         "images": tuple(product.images),
-        "brand": producer.name if producer is not None else "",
+        "brand": product.brand or (producer.name if producer is not None else ""),
         "category_key": product.product_set,
         "unit": product.unit,
         "weight_g": product.weight_g,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from connector.engine.desired import same_pushed_content
@@ -96,6 +96,12 @@ class PlanPolicy:
     scope: frozenset[str] | None = None  # plan only these SKUs (incremental runs)
     shop_size: int = 0  # listings the shop holds, for the deactivation ratio (0 = infer)
     reviewed_content_updates: bool = False
+    # pre-flight check of a draft (content, price) -> "" when it may be sent, else what is missing or wrong
+    preflight: Callable[[ListingContent, int], str] | None = None
+
+    def invalid(self, d: DesiredListing) -> str:
+        """What makes the desired listing unsendable ("" when nothing does, or no check is set)."""
+        return self.preflight(d.content, d.price_vnd) if self.preflight is not None else ""
 
 
 @dataclass
@@ -146,7 +152,7 @@ def _act(acc: _Acc, shop: str, sku: str, kind: ActionKind, reason: str, payload:
     acc.actions.append(Action(shop_id=shop, seller_sku=sku, kind=kind, reason=reason, payload=payload))
 
 
-def _plan_missing(acc: _Acc, d: DesiredListing, b: BindingView | None) -> None:
+def _plan_missing(acc: _Acc, d: DesiredListing, b: BindingView | None, policy: PlanPolicy) -> None:
     shop, sku = d.shop_id, d.seller_sku
     if not d.active:
         return  # nothing to take down, and we never create a listing only to hide it
@@ -159,6 +165,9 @@ def _plan_missing(acc: _Acc, d: DesiredListing, b: BindingView | None) -> None:
     if b is not None and b.create_intent:
         _drift(acc, shop, sku, DriftKind.MISSING, "listed", "create outcome unknown; look up by seller SKU first")
         return
+    if invalid := policy.invalid(d):
+        _drift(acc, shop, sku, DriftKind.INVALID, "valid for the marketplace and category", invalid)
+        return  # pre-flight failed: no create call, the producer report says what to add
     _drift(acc, shop, sku, DriftKind.MISSING, "listed", "not on the marketplace")
     draft = ListingDraft(seller_sku=sku, content=d.content, price_vnd=d.price_vnd, stock=d.stock, active=True)
     payload: dict[str, object] = {"draft": draft.model_dump(mode="json"), "content_hash": d.content_hash}
@@ -217,6 +226,9 @@ def _plan_content(acc: _Acc, d: DesiredListing, o: Listing, b: BindingView | Non
     if policy.reviewed_content_updates and b is not None and b.qc_status == QcStatus.PENDING and _pushed(b, d):
         _drift(acc, shop, sku, DriftKind.QC_PENDING, expected, "content update under marketplace review")
         return
+    if invalid := policy.invalid(d):
+        _drift(acc, shop, sku, DriftKind.INVALID, "valid for the marketplace and category", invalid)
+        return  # pre-flight failed: no content update is sent
     _drift(acc, shop, sku, DriftKind.CONTENT, expected, seen)
     payload = {**_ref_payload(o.ref), "content": d.content.model_dump(mode="json"), "content_hash": d.content_hash}
     _act(acc, shop, sku, ActionKind.UPDATE_CONTENT, f"content differs from the catalog: {', '.join(changed)}", payload)
@@ -324,7 +336,7 @@ def plan_shop(
             if o is not None:
                 _plan_undesired(acc, shop_id, o, b)
         elif o is None:
-            _plan_missing(acc, d, b)
+            _plan_missing(acc, d, b, policy)
         else:
             _plan_listed(acc, d, o, b, policy)
     actions = sorted(acc.actions, key=lambda a: (a.seller_sku, ACTION_ORDER[a.kind]))

@@ -20,6 +20,7 @@ from connector.context import AppContext
 from connector.engine.apply import Applier, PendingAction
 from connector.engine.outbox import pending_actions, persist_plan, sync_drift
 from connector.engine.plan import BindingView, PlanPolicy, plan_shop
+from connector.engine.preflight import shop_preflight
 from connector.engine.sales import SalesPolicy, SalesResult, pull_sales
 from connector.engine.scope import Observation, max_updated, observe
 from connector.engine.shop import Fence, OpenShop, Progress
@@ -45,6 +46,7 @@ def policy(run: Run, obs: Observation, bindings: dict[str, BindingView]) -> Plan
         scope=obs.scope,
         shop_size=sum(1 for b in bindings.values() if b.bound),
         reviewed_content_updates=caps.reviewed_content_updates,
+        preflight=shop_preflight(caps.content_rules, run.shop.settings.options),
     )
 
 

@@ -26,6 +26,7 @@ from connector.store import session_scope
 from connector.store.models import ShopRow, ShopSecretRow
 
 if TYPE_CHECKING:
+    from adapters.base import MarketplaceAdapter, TokenInfo
     from connector.context import AppContext
     from connector.settings import ShopSettings
 
@@ -174,3 +175,71 @@ def _persist(
         session.add(shop)
         if vault is not None and tokens:
             save_tokens(session, vault, shop_id, tokens, now)
+
+
+def store_connection(
+    engine: Engine, vault: TokenVault, shop: ShopSettings, tokens: Mapping[str, str], info: TokenInfo, now: datetime
+) -> None:
+    """Store a newly connected shop's tokens encrypted and record their expiry on its shop row."""
+    with session_scope(engine) as session:
+        row = session.get(ShopRow, shop.id) or ShopRow(
+            id=shop.id, marketplace=shop.marketplace, seller_id=shop.seller_id
+        )
+        row.token_expires_at, row.refresh_expires_at = info.access_expires_at, info.refresh_expires_at
+        session.add(row)
+        session.flush()
+        save_tokens(session, vault, shop.id, tokens, now)
+
+
+def forget_tokens(engine: Engine, shop_id: str) -> bool:
+    """Delete a shop's stored tokens and their recorded expiry; True when tokens were stored."""
+    with session_scope(engine) as session:
+        row = session.get(ShopSecretRow, shop_id)
+        if row is not None:
+            session.delete(row)
+        shop = session.get(ShopRow, shop_id)
+        if shop is not None:
+            shop.token_expires_at = shop.refresh_expires_at = None
+            session.add(shop)
+        return row is not None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One shop as `shop list` shows it: whether tokens are stored and when they expire."""
+
+    shop_id: str
+    stored_tokens: bool
+    access_expires_at: datetime | None
+    refresh_expires_at: datetime | None
+
+
+def connections(engine: Engine, shop_ids: list[str]) -> list[Connection]:
+    """The connection state of each shop (no token is decrypted or read)."""
+    with Session(engine) as session:
+        out = []
+        for shop_id in shop_ids:
+            secret_row = session.get(ShopSecretRow, shop_id)
+            shop = session.get(ShopRow, shop_id)
+            out.append(
+                Connection(
+                    shop_id,
+                    secret_row is not None,
+                    aware(shop.token_expires_at) if shop and shop.token_expires_at else None,
+                    aware(shop.refresh_expires_at) if shop and shop.refresh_expires_at else None,
+                )
+            )
+        return out
+
+
+async def load_stored_tokens(ctx: AppContext, shop: ShopSettings, adapter: MarketplaceAdapter) -> bool:
+    """Give the adapter the shop's stored tokens (when a key is configured and tokens exist); True when given."""
+    import asyncio
+
+    vault = TokenVault.from_env()
+    if vault is None:
+        return False
+    stored = await asyncio.to_thread(_load, ctx.engine, vault, shop.id)
+    if stored:
+        adapter.import_tokens(stored)
+    return bool(stored)

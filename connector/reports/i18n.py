@@ -209,6 +209,16 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "drift.showing": ("Hiển thị {first}–{last} trên {total}", "Showing {first}–{last} of {total}"),
     "drift.resolved_by_day": ("Đã khắc phục theo ngày và loại", "Resolved by day and kind"),
     "col.day": ("Ngày", "Day"),
+    "drift.invalid": ("Thiếu hoặc sai thông tin, chưa gửi lên sàn", "Missing or wrong details, not sent"),
+    # --- pre-flight: what a producer must add or fix before a listing is sent ---------------
+    "invalid.missing": ("thiếu: {fields}", "missing: {fields}"),
+    "invalid.wrong": ("cần sửa: {fields}", "to fix: {fields}"),
+    "next.fix_invalid": (
+        "Bổ sung hoặc sửa các thông tin trên trong danh mục; lần đồng bộ sau sẽ đăng sản phẩm.",
+        "Add or fix the details above in the catalog; the next sync will list the product.",
+    ),
+    "field.shelf_life": ("hạn sử dụng", "shelf life"),
+    "field.storage": ("cách bảo quản", "storage"),
     # --- report titles and sections --------------------------------------------------------
     "title.producer": ("Tình trạng sản phẩm trên sàn — {name}", "Marketplace listing status — {name}"),
     "title.drift": ("Báo cáo chênh lệch danh mục và sàn", "Catalog vs marketplace drift report"),

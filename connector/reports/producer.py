@@ -19,6 +19,7 @@ from connector.redact import redact_secrets
 from connector.reports.common import TOKEN_WARNING_DAYS, UnknownProducerError, local_today
 from connector.reports.health import ShopView, shop_views
 from connector.reports.i18n import Lang, Translator
+from connector.reports.invalid import invalid_text, open_invalid
 from connector.settings import Settings
 from connector.store.models import ActionRow, BindingRow, DriftRow, ProducerRow, ProductRow
 from schemas.catalog import CertificateState, Producer, Product
@@ -89,6 +90,7 @@ class _Facts:
     shop_problem: ShopProblem | None
     today: date
     tz: str
+    invalid: str = ""  # an open pre-flight failure ("missing: brand; wrong: title")
 
 
 _AUTO_STEPS = ("auto_update", "will_create", "will_reactivate")
@@ -151,6 +153,8 @@ def _next_step(state: ListingState, f: _Facts) -> str:
 def _listing_line(f: _Facts, t: Translator) -> ListingLine:
     state, since, reason, field, inactive_code, reason_text = _classify(f, t)
     step = _next_step(state, f)
+    if f.invalid and state in (ListingState.MISSING, ListingState.LIVE, ListingState.INACTIVE):
+        reason_text, step = invalid_text(f.invalid, t), "fix_invalid"
     if f.dead_error is not None and state not in (ListingState.REJECTED, ListingState.CERT_EXPIRED):
         reason = reason or f.dead_error
         reason_text = t("reason.dead_action", error=f.dead_error)
@@ -226,6 +230,7 @@ def producer_report(
     skus = [p.sku for p in products]
     shop_ids = [s.id for s in shops]
     bindings, drifts, dead = _pair_facts(session, skus, shop_ids)
+    invalid = open_invalid(session, skus, shop_ids)
     lines = []
     for product in products:
         for shop in shops:
@@ -239,6 +244,7 @@ def producer_report(
                 shop_problem=problems.get(shop.id),
                 today=today,
                 tz=settings.scheduler.timezone,
+                invalid=invalid.get(key, ""),
             )
             lines.append(_listing_line(facts, t))
     summary = Counter(line.state.value for line in lines)
