@@ -82,10 +82,6 @@ class _stop_when_retry_after_exceeds_budget(stop_base):
         return retry_after_of(exc) > self.budget_s - elapsed
 
 
-async def _unpaced(fn: Callable[[], Awaitable[T]], write: bool) -> T:
-    return await fn()
-
-
 class CallPolicy:
     """Runs adapter calls for one shop: paced by its limiter, retried by one tenacity policy."""
 
@@ -122,7 +118,7 @@ class CallPolicy:
         self.counts.retries += 1
 
     async def paced(self, fn: Callable[[], Awaitable[T]], write: bool = False) -> T:
-        """Run `fn` once, paced by the shop's limiter and counted; a throttle bans the shop. No retry."""
+        """Run `fn` once, paced by the shop's limiter and counted; a throttle (or a Retry-After) bans the shop."""
         return await self._once(fn, write)
 
     async def take_turn(self, write: bool = False) -> None:
@@ -142,9 +138,24 @@ class CallPolicy:
             self.limiter.ban(retry_after_of(exc) or self.limiter.interval_s)
             self.counts.throttle_waits += 1
             raise
+        except TransientError as exc:
+            self._honour_retry_after(exc)
+            raise
+
+    async def _unpaced(self, fn: Callable[[], Awaitable[T]], write: bool) -> T:
+        try:
+            return await fn()
+        except TransientError as exc:
+            self._honour_retry_after(exc)
+            raise
+
+    def _honour_retry_after(self, exc: TransientError) -> None:
+        """A 5xx with Retry-After asks the whole shop to wait, not only this call's retry."""
+        if (wait := retry_after_of(exc)) > 0:
+            self.limiter.ban(wait)
 
     async def _attempt(self, fn: Callable[[], Awaitable[T]], write: bool, refreshed: list[bool], paced: bool) -> T:
-        once = self._once if paced else _unpaced
+        once = self._once if paced else self._unpaced
         try:
             return await once(fn, write)
         except AuthExpired:
