@@ -21,7 +21,7 @@ from typing import Any
 
 from adapters.base import AdapterRegistry
 from bench.common import Figure, floor_calls
-from bench.propagation import _wait_for_http
+from bench.propagation import start_daemon
 from bench.resync import ROOT, bed, log_marks, log_since, run_child
 from connector.catalog.io import CatalogFormat, export_catalog
 from connector.testing.world import synthetic_catalog
@@ -58,17 +58,8 @@ def big_import(
         initial = run_child("sync", {"kind": "full"}, b.env, tmp, 900)  # the catalog is already synced
         csv, active = _import_file(tmp, base, imported)
         log_path = tmp / "daemon.log"
-        with log_path.open("wb") as log:
-            daemon = subprocess.Popen(
-                [sys.executable, "-m", "connector", "run"],
-                env={**b.env, "PYTHONUNBUFFERED": "1"},
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        daemon = start_daemon(b.env, log_path)
         try:
-            _wait_for_http(log_path, daemon, 60)
-            time.sleep(3.0)  # the start-up runs finish, as on a daemon that has been up a while
             marks = log_marks(b.boxes)
             started = time.monotonic()
             done = subprocess.run(

@@ -16,13 +16,12 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.propagation import _percentile, _wait_for_http
-from bench.resync import ROOT, bed, run_child
+from bench.propagation import _percentile, start_daemon
+from bench.resync import bed, run_child
 
 __all__ = ["POLL_INTERVAL_S", "oversell_window"]
 
@@ -39,17 +38,8 @@ def oversell_window(tmp: Path, *, pushes: bool, skus: int = 200, sales: int = 12
     with bed(tmp, db_url, skus, drift=0.0, missing=0.0, seed=29, settings=extra) as b:
         run_child("sync", {"kind": "full"}, b.env, tmp, 600)
         log_path = tmp / "daemon.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "connector", "run"],
-                env={**b.env, "PYTHONUNBUFFERED": "1"},
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        proc = start_daemon(b.env, log_path)
         try:
-            _wait_for_http(log_path, proc, 60)
-            time.sleep(3.0)
             match = _URL.search(log_path.read_text(encoding="utf-8", errors="replace"))
             lazada = next(s for s in b.shops if s.marketplace == "lazada")
             box = b.boxes["lazada"]

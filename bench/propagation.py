@@ -36,6 +36,27 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[rank]
 
 
+def start_daemon(env: dict[str, str], log_path: Path, *, settle_s: float = 3.0) -> subprocess.Popen[bytes]:
+    """`ocop-sync run` as a child process logging to `log_path`, once its HTTP server is up and its
+    start-up runs had `settle_s` to finish (as on a daemon that has been up a while)."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connector", "run"],
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_http(log_path, proc, 60)
+    except RuntimeError:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    time.sleep(settle_s)
+    return proc
+
+
 def _wait_for_http(log: Path, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -56,17 +77,8 @@ def propagation(
     with bed(tmp, db_url, skus, drift=0.0, missing=0.0, seed=19, settings=daemon_settings) as b:
         initial = run_child("sync", {"kind": "full"}, b.env, tmp, 600)  # the catalog is already synced
         log_path = tmp / "daemon.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "connector", "run"],
-                env={**b.env, "PYTHONUNBUFFERED": "1"},
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        proc = start_daemon(b.env, log_path)
         try:
-            _wait_for_http(log_path, proc, 60)
-            time.sleep(3.0)  # let the start-up runs finish, as on a daemon that has been up a while
             result = _edit_and_watch(b, db_url, edits, per_second, timeout_s)
         finally:
             proc.send_signal(signal.SIGTERM)
