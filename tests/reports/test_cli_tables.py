@@ -17,7 +17,7 @@ from rich.cells import cell_len
 from connector.store import make_engine, session_scope, upgrade
 from connector.store.models import ActionRow, ShopRow, SyncRunRow
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)  # set again by each test's world: a long suite must not age it
 SHOPS = {  # id -> (marketplace, outcomes of its runs, oldest first, with their errors)
     "voso-angiang-ocop": ("voso", [("converged", ""), ("dead_actions", "")]),
     "lazada-hkd01-angiang": (
@@ -31,6 +31,8 @@ TZ = "Asia/Ho_Chi_Minh"
 
 @pytest.fixture
 def settings_file(tmp_path: Path) -> Path:
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0)  # runs "a few minutes ago" relative to this test, not to import
     url = f"sqlite:///{tmp_path / 'ocop-sync.db'}"
     engine = make_engine(url)
     upgrade(engine)
