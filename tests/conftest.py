@@ -74,3 +74,35 @@ def db_engine(sqlite_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+# Whole suites that run processes, served sandboxes, a browser or long property runs: part of `make test`,
+# left out of the inner loop (`make test-fast`, which deselects the `slow` mark).
+SLOW_SUITES = (
+    "tests/reliability/",
+    "tests/daemon/",
+    "tests/api/test_browser.py",
+    "tests/api/test_openapi_fuzz.py",
+    "tests/adapters/test_adapters_cli.py",
+    "tests/engine/test_cli_served.py",
+    "tests/engine/test_sync_sandboxes.py",
+    "tests/engine/test_observation_cost.py",
+    "tests/engine/test_order_lifecycle.py",
+    "tests/engine/test_push_events.py",
+    "tests/engine/test_connect.py",
+    "tests/engine/test_shop_cmd.py",
+    "tests/store/test_busy_database.py",
+    "tests/reports/test_synced_demo.py",
+    "tests/reports/test_cli_tables.py",
+    "tests/reports/test_delivery.py",
+    "tests/reports/test_token_cli.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test of a slow suite `slow` (see SLOW_SUITES)."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        relative = Path(str(item.path)).relative_to(root).as_posix()
+        if relative.startswith(SLOW_SUITES):
+            item.add_marker(pytest.mark.slow)
