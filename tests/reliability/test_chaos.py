@@ -73,7 +73,7 @@ def edit_mid_chaos(ctx: AppContext) -> None:
             set_product(session, changed, ctx.clock())
 
 
-@pytest.mark.timeout(int(os.environ.get("OCOP_SYNC_CHAOS_TIMEOUT_S", "480")))
+@pytest.mark.timeout(int(os.environ.get("OCOP_SYNC_CHAOS_TIMEOUT_S", "900")))
 async def test_chaos_full_resync_converges_without_duplicates_or_lost_updates(tmp_path: Path) -> None:
     faults = FaultSpec(**CHAOS, seed=2026)
     ctx = build_world(f"sqlite:///{tmp_path / 'chaos.db'}", tmp_path, faults=faults, timeout_s=0.012, retry=CHAOS_RETRY)

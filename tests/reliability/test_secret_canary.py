@@ -70,7 +70,7 @@ def leaks(haystack: str, canaries: dict[str, str], where: str) -> list[str]:
     return [f"{name} in {where}" for name, value in canaries.items() if value in haystack]
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 async def test_no_secret_reaches_logs_reports_cli_or_database(
     tmp_path: Path, secret_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
