@@ -142,8 +142,8 @@ class Applier:
     async def _prove_lease(self) -> None:
         """Right before a marketplace write: refuse it (StaleLeaseError) unless we still hold the shop.
 
-        With a per-request limiter the proof runs again in the request hook, after the token wait."""
-        if isinstance(self.fence, LeaseFence):
+        With a per-request limiter the request hook proves it instead, after the token wait (once is enough)."""
+        if isinstance(self.fence, LeaseFence) and not self.calls.limiter.per_request:
             await self.fence.before_write()
 
     @contextmanager
