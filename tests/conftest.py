@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 from connector.store import make_engine, upgrade
 
 PG_URL_ENV = "OCOP_SYNC_TEST_PG_URL"
+THREAD_GRACE_S = 10.0
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -106,3 +108,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         relative = Path(str(item.path)).relative_to(root).as_posix()
         if relative.startswith(SLOW_SUITES):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running() -> Iterator[None]:
+    """Fail the test that leaves a non-daemon thread running: at exit Python waits for it, and a CI run
+    whose tests all passed would hang until its time limit (seen once: 55 minutes after the summary)."""
+    before = set(threading.enumerate())
+    yield
+    left = [t for t in threading.enumerate() if t not in before and not t.daemon and t.is_alive()]
+    for thread in left:
+        thread.join(THREAD_GRACE_S / len(left))
+    still = [t.name for t in left if t.is_alive()]
+    if still:
+        pytest.fail(f"the test left non-daemon threads running: {', '.join(still)}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Name any non-daemon thread still alive when the run ends (the interpreter would wait for it)."""
+    alive = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if alive:
+        print(f"\nnon-daemon threads alive at the end of the run: {', '.join(alive)}")

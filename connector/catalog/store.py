@@ -133,7 +133,9 @@ def _upsert_producer(session: Session, producer: Producer, now: datetime) -> Ups
 
 def _upsert_product(session: Session, product: Product, now: datetime, kind: MoveKind) -> UpsertCounts:
     digest = product.content_hash()
-    row = session.get(ProductRow, product.sku)
+    # the row lock (PostgreSQL; SQLite writers are already serial) makes the version bump and the stock
+    # move read the row as committed now, so two writers never both take version n+1
+    row = session.get(ProductRow, product.sku, with_for_update=True, populate_existing=True)
     if row is None:
         row = _new_product_row(product, digest, now)
         # a SKU deleted and created again continues its numbering: an old export never matches the new product
