@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -87,7 +87,7 @@ class ResetMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the app; on SimulatedReset, start a response and abandon it."""
+        """Run the app; on SimulatedReset, start a response and abandon it; a client gone mid-body gets nothing."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -105,6 +105,8 @@ class ResetMiddleware:
                 headers = [(b"content-length", b"1000"), (b"content-type", b"application/json")]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
             raise
+        except ClientDisconnect:
+            return  # the caller hung up while sending its body (timed out or killed): nobody to answer
 
 
 class Sandbox:
