@@ -12,7 +12,7 @@ sync of the shop. The code, the tokens and the app secret are never logged or sh
 
 import inspect
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -79,7 +79,8 @@ def oauth_router(ctx: AppContext, access: Access, resync: ResyncHook | None = No
             tz=settings.scheduler.timezone,
             title=title,
             message=message,
-            page=page_links(request, t.lang),
+            # the language link must not repeat the callback's query: it carries the authorisation code
+            page=replace(page_links(request, t.lang), lang_url=f"/?lang={'en' if t.lang == 'vi' else 'vi'}"),
         )
         return HTMLResponse(html, status_code=status)
 
