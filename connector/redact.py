@@ -1,10 +1,11 @@
 """The one redaction helper: secrets never reach logs, reports, CLI output or pages (CWE-532).
 
 `redact_secrets` masks credential values wherever text may quote them: query parameters
-(`access_token=…`, Lazada's `sign` and `app_key`, an OAuth redirect's `?code=…&state=…`), `name: value` and JSON `"name": "value"`
-pairs (marketplace error echoes stored in runs and drift), bearer/basic credentials and
-passwords inside URLs. httpx logs every request URL at INFO, so `install_log_redaction` puts
-a filter on the HTTP libraries' loggers that applies it before any handler sees a record.
+(`access_token=…`, Lazada's `sign` and `app_key`, an OAuth redirect's `?code=…&state=…`),
+`name: value` and JSON `"name": "value"` pairs (marketplace error echoes stored in runs and
+drift), bearer/basic credentials and passwords inside URLs. httpx logs every request URL at
+INFO, so `install_log_redaction` puts a filter on the HTTP libraries' loggers that applies it
+before any handler sees a record.
 """
 
 from __future__ import annotations
