@@ -134,6 +134,18 @@ async def refresh_categories(
     return await asyncio.to_thread(cached_tree, ctx.engine, shop.id)
 
 
+async def run_requirements(
+    ctx: AppContext, shop: ShopSettings, adapter: MarketplaceAdapter
+) -> dict[int, tuple[str, ...]]:
+    """For a run's pre-flight: the required attributes by OCOP product set (refreshing a stale cache).
+
+    Nothing is read for a shop without a `category_map`: its categories are placeholders.
+    """
+    if not category_map_of(shop.options):
+        return {}
+    return required_by_set(shop, await refresh_categories(ctx, shop, adapter))
+
+
 def required_by_set(shop: ShopSettings, tree: CachedTree | None) -> dict[int, tuple[str, ...]]:
     """For each mapped OCOP product set, the attributes its category requires (as cached)."""
     if tree is None:

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from adapters.errors import AdapterError, ConfigError
 from connector.context import AppContext
 from connector.engine.apply import Applier, PendingAction
-from connector.engine.categories import refresh_categories, required_by_set
+from connector.engine.categories import run_requirements
 from connector.engine.outbox import pending_actions, persist_plan, sync_drift
 from connector.engine.plan import BindingView, PlanPolicy, plan_shop
 from connector.engine.preflight import shop_preflight
@@ -80,8 +80,7 @@ def _start_run(
 
 
 async def _reconcile(run: Run, skus: Collection[str] | None) -> tuple[RunOutcome, Observation]:
-    tree = await refresh_categories(run.ctx, run.shop.settings, run.shop.adapter)
-    run.required_by_set = required_by_set(run.shop.settings, tree)
+    run.required_by_set = await run_requirements(run.ctx, run.shop.settings, run.shop.adapter)
     desired, bindings, snapshot = read_state(run)
     obs = await observe(run, desired, bindings, snapshot, skus)
     # Every sale the listing read already reflects must lower canonical stock before desired
