@@ -45,6 +45,7 @@ from adapters.tiki.mapping import (
 )
 from adapters.tiki.sandbox_categories import detail_body as category_detail_body
 from adapters.tiki.sandbox_categories import list_body as categories_list
+from adapters.tiki.sandbox_categories import required_attributes
 from adapters.tiki.sandbox_oauth import GrantError, TikiGrants
 
 CREATE_FLOW = ("queuing", "processing", "drafted", "bot_awaiting_approve", "awaiting_approve")
@@ -325,10 +326,27 @@ class TikiSandbox(Sandbox):
                 req.state, req.updated_at = flow[step], now
         super().tick_reviews()
 
+    @staticmethod
+    def _missing_attributes(req: TikiRequest) -> list[dict[str, str]]:
+        """Review reasons for a create whose tree category requires an attribute the request left empty [I]."""
+        if req.kind != "create_product":
+            return []
+        attributes = req.info.get("attributes") or {}
+        category = str(req.info.get("category_id") or "")
+        required = required_attributes(int(category)) if category.isdigit() else ()
+        return [
+            {"field": name, "message": f"{name}: attribute not found / thiếu thuộc tính bắt buộc"}
+            for name in required
+            if not str(attributes.get(name, "") if isinstance(attributes, dict) else "").strip()
+        ]
+
     def _resolve(self, req: TikiRequest, now: datetime) -> None:
         reject = req.original_sku in self.options.qc_reject_skus or self.rng.random() < self.options.qc_reject_rate
         req.updated_at = now
         listing = self.store.find(req.seller_id, req.original_sku)
+        if missing := self._missing_attributes(req):
+            req.state, req.reasons = "rejected", missing
+            return
         if reject:
             req.state = "rejected" if req.kind == "create_product" else UPDATE_REJECTED_STATE
             req.reasons = [dict(REJECT_REASON)]

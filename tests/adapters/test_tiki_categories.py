@@ -65,3 +65,37 @@ async def test_adapter_reads_the_sandbox_tree_and_required_attributes() -> None:
         assert [a.name for a in await adapter.category_attributes(1901) if a.mandatory] == ["brand", "material"]
         with pytest.raises(NotFound, match="Category not found id: 99"):
             await adapter.category_attributes(99)
+
+
+async def test_sandbox_review_rejects_a_create_missing_a_required_attribute() -> None:
+    from schemas.listing import ListingContent, ListingDraft, QcStatus
+
+    creds = TikiAdapter.sandbox_credentials("S1")
+    box = TikiAdapter.create_sandbox(
+        SandboxOptions(sellers=(SellerAccount(seller_id="S1", credentials=creds),), qc_delay_s=60)
+    )
+    async with httpx.AsyncClient(transport=SandboxTransport(box.app), base_url="http://sandbox.local") as http:
+        config = AdapterConfig(
+            marketplace="tiki",
+            shop_id="tk",
+            seller_id="S1",
+            base_url="http://sandbox.local",
+            credentials={k: SecretStr(v) for k, v in creds.items()},
+            options={"category_map": {"1": 4392}},
+        )
+        adapter = TikiAdapter.from_config(config, http)
+        content = ListingContent(
+            title="Mật ong rừng",
+            images=("https://img.example.vn/m.jpg",),
+            brand="HTX",
+            category_key=1,
+            attributes={"origin": "Hà Giang"},
+        )
+        full = content.model_copy(update={"attributes": {"origin": "Hà Giang", "shelf_life": "12 tháng"}})
+        await adapter.create(ListingDraft(seller_sku="M-1", content=content, price_vnd=90_000, stock=3))
+        await adapter.create(ListingDraft(seller_sku="M-2", content=full, price_vnd=90_000, stock=3))
+        box.clock.advance(61)
+        box.tick_reviews()
+        missing, complete = await adapter.get_listing("M-1"), await adapter.get_listing("M-2")
+    assert missing is not None and missing.qc_status is QcStatus.REJECTED and missing.qc_field == "shelf_life"
+    assert complete is not None and complete.qc_status is not QcStatus.REJECTED
