@@ -36,6 +36,8 @@ from connector.testing.world import seed_synthetic, settings_for, shops
 from schemas.listing import ListingContent, ListingDraft
 from schemas.sync import RunKind
 
+pytestmark = pytest.mark.slow  # served sandboxes (see SLOW_SUITES in tests/conftest.py)
+
 HONEY = 10023
 EVERY_SET = {str(key): HONEY for key in range(1, 27)}
 
