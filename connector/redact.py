@@ -1,10 +1,11 @@
 """The one redaction helper: secrets never reach logs, reports, CLI output or pages (CWE-532).
 
 `redact_secrets` masks credential values wherever text may quote them: query parameters
-(`access_token=…`, Lazada's `sign` and `app_key`), `name: value` and JSON `"name": "value"`
-pairs (marketplace error echoes stored in runs and drift), bearer/basic credentials and
-passwords inside URLs. httpx logs every request URL at INFO, so `install_log_redaction` puts
-a filter on the HTTP libraries' loggers that applies it before any handler sees a record.
+(`access_token=…`, Lazada's `sign` and `app_key`, an OAuth redirect's `?code=…&state=…`),
+`name: value` and JSON `"name": "value"` pairs (marketplace error echoes stored in runs and
+drift), bearer/basic credentials and passwords inside URLs. httpx logs every request URL at
+INFO, so `install_log_redaction` puts a filter on the HTTP libraries' loggers that applies it
+before any handler sees a record.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ _PAIR = re.compile(
     r"((?:bearer|basic)\s+)?"  # a scheme in front of the credential is masked with it
     r"([^\s&\"',;)<>]+)"
 )
+# OAuth redirect parameters in an address (`?code=…&state=…`): only in query form, so a marketplace
+# error's `code: 4110` or `"code": "4110"` is left readable
+_REDIRECT_PARAM = re.compile(r"(?i)([?&](?:code|state|code_verifier)=)[^&\s\"'#<>]+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@")
 REDACTED_URL_PASSWORD = "**********"
@@ -46,7 +50,7 @@ def mask_url_password(text: str, mask: str = REDACTED_URL_PASSWORD) -> str:
 
 def redact_secrets(text: str) -> str:
     """`text` with credential values (parameters, pairs, bearer/basic, URL passwords) masked as `***`."""
-    masked = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    masked = _PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", _REDIRECT_PARAM.sub(r"\1***", text))
     return mask_url_password(_BEARER.sub(r"\1 ***", masked), "***")
 
 

@@ -75,6 +75,8 @@ class SyncSettings(BaseModel):
     rate_limit_share: float = Field(default=0.8, gt=0, le=1)
     action_lease_s: float = Field(default=120.0, gt=0)
     reassert_after_s: float = Field(default=6 * 3600.0, gt=0)
+    # how old the cached marketplace category tree and required attributes may get before a run re-reads them
+    category_refresh_s: float = Field(default=24 * 3600.0, gt=0)
 
 
 class SchedulerSettings(BaseModel):

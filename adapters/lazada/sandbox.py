@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.lazada.sandbox_categories import attributes_body, tree_body
+from adapters.lazada.sandbox_categories import attributes_body, mandatory_attributes, tree_body
 from adapters.lazada.sandbox_push import order_push
 from adapters.lazada.sandbox_requests import (
     apply_attributes,
@@ -408,6 +408,7 @@ class LazadaSandbox(Sandbox):
             raise LzError(
                 "4108", "PrimaryCategory is mandatory", detail=[{"field": "PrimaryCategory", "message": "missing"}]
             )
+        self._check_category_attributes(product.get("PrimaryCategory"), attributes)
         rows = [self._new_sku(seller_id, sku) for sku in skus]
         if not rows:
             raise LzError("1001", "Skus.Sku must not be empty")
@@ -443,6 +444,17 @@ class LazadaSandbox(Sandbox):
         live = any(x.status == "active" for x in self.store.shop(seller_id).values() if x.item_id == item_id)
         status = "Pending QC" if reviewed else ("Active" if live else "InActive")
         return {"data": {"item_id": int(item_id), "sku_list": sku_list, "item_status": status}}, True
+
+    @staticmethod
+    def _check_category_attributes(category: Any, attributes: dict[str, Any]) -> None:
+        """Lazada's 4110 BIZ_CHECK_CAT_PROP_MANDATORY for a tree category whose mandatory attribute is empty."""
+        missing = [n for n in mandatory_attributes(whole(category) or 0) if not str(attributes.get(n, "")).strip()]
+        if missing:
+            raise LzError(
+                "4110",
+                f"BIZ_CHECK_CAT_PROP_MANDATORY: Category attribute {missing[0]} is mandatory",
+                detail=[{"field": n, "message": f"Category attribute {n} is mandatory"} for n in missing],
+            )
 
     def _new_sku(self, seller_id: str, sku: Any) -> tuple[str, int, int, dict[str, Any]]:
         if not isinstance(sku, dict) or not str(sku.get("SellerSku", "")).strip():

@@ -86,3 +86,11 @@ def attributes_body(category_id: int) -> list[dict[str, Any]] | None:
         }
         for i, name in enumerate(names)
     ]
+
+
+def mandatory_attributes(category_id: int) -> tuple[str, ...]:
+    """The attributes a sandbox leaf category makes mandatory (none for a category outside the tree)."""
+    branch = leaf_ids().get(category_id)
+    if branch is None:
+        return ()
+    return _FOOD_ATTRS if branch == "food" else _CRAFT_ATTRS

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 
 from adapters.base import AdapterConfig, Capabilities, ContentRules, TokenInfo, secret
+from adapters.categories import Category, CategoryAttribute
 from adapters.errors import ConfigError, NotFound, Rejected
+from adapters.tiki.categories import CATEGORIES_PATH, TkCategories, TkCategoryDetail, attributes_of, tree_of
 from adapters.tiki.client import TikiClient
 from adapters.tiki.details import ProductDetails, oldest_created
 from adapters.tiki.mapping import (
@@ -104,7 +106,7 @@ class TikiAdapter:
         self.warehouse_id = int(warehouse) if warehouse is not None else None
         self.grant = str(options.get("grant", "client_credentials"))
         raw_map = options.get("category_map") or DEFAULT_CATEGORY_IDS
-        self.categories = {int(k): int(v) for k, v in dict(raw_map).items()}
+        self.category_ids = {int(k): int(v) for k, v in dict(raw_map).items()}
 
     # -- factory --------------------------------------------------------------------------------
 
@@ -165,6 +167,27 @@ class TikiAdapter:
     def import_tokens(self, tokens: dict[str, str]) -> None:
         """Resume with a token stored earlier."""
         self.client.import_tokens(tokens)
+
+    # -- categories -----------------------------------------------------------------------------
+
+    async def categories(self) -> list[Category]:
+        """Every Tiki category (Vietnamese names), with its path; `primary` ones are the leaves."""
+        body, _ = await self.client.call_model(
+            TkCategories, "GET", CATEGORIES_PATH, operation="categories", is_write=False, params={"lang": "vi"}
+        )
+        return tree_of(body.root)
+
+    async def category_attributes(self, category_id: int) -> list[CategoryAttribute]:
+        """The attributes a category asks for (required ones marked), from the category detail."""
+        body, _ = await self.client.call_model(
+            TkCategoryDetail,
+            "GET",
+            f"{CATEGORIES_PATH}/{category_id}",
+            operation="category_attributes",
+            is_write=False,
+            params={"lang": "vi"},
+        )
+        return attributes_of(body)
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -252,7 +275,7 @@ class TikiAdapter:
             page: list[Listing] = []
             for found in rows:
                 row = await self.details.complete(found, request_id)
-                listing = listing_of(row, updates.get(row.original_sku or ""), self.categories, request_id=request_id)
+                listing = listing_of(row, updates.get(row.original_sku or ""), self.category_ids, request_id=request_id)
                 if listing.seller_sku in seen:
                     continue
                 seen.add(listing.seller_sku)
@@ -264,7 +287,7 @@ class TikiAdapter:
                 continue
             if since is not None and (await self._product_for(sku))[0] is not None:
                 continue  # the product exists but was not updated in the window
-            pending = listing_of_request(create, self.categories)
+            pending = listing_of_request(create, self.category_ids)
             if pending is not None:
                 leftovers.append(pending)
         yield ListingsPage(listings=tuple(leftovers), next_cursor=None)
@@ -305,10 +328,10 @@ class TikiAdapter:
             update = updates.get(seller_sku)
             if update is not None and qc_of(update) is QcStatus.APPROVED:
                 update = None
-            return listing_of(product, update, self.categories, request_id=request_id)
+            return listing_of(product, update, self.category_ids, request_id=request_id)
         creates = [r for r in requests if r.kind == "create_product" and r.state != "deleted"]
         newest = newest_requests(creates).get(seller_sku)
-        return listing_of_request(newest, self.categories) if newest is not None else None
+        return listing_of_request(newest, self.category_ids) if newest is not None else None
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -320,7 +343,7 @@ class TikiAdapter:
             "/integration/v2.1/requests",
             operation="create",
             is_write=True,
-            json=create_body(draft, self.categories),
+            json=create_body(draft, self.category_ids),
         )
         ref = ListingRef(seller_sku=draft.seller_sku, request_id=body.track_id)
         return CreateResult(ref=ref, qc_status=QcStatus.PENDING)
@@ -334,7 +357,7 @@ class TikiAdapter:
                 "/integration/v2.1/requests/updateProductInfo",
                 operation="update_content",
                 is_write=True,
-                json=update_info_body(ref, content, self.categories),
+                json=update_info_body(ref, content, self.category_ids),
             )
         except (Rejected, NotFound) as exc:
             return _refused(ref.seller_sku, exc)

@@ -43,6 +43,9 @@ from adapters.tiki.mapping import (
     format_time,
     parse_time,
 )
+from adapters.tiki.sandbox_categories import detail_body as category_detail_body
+from adapters.tiki.sandbox_categories import list_body as categories_list
+from adapters.tiki.sandbox_categories import required_attributes
 from adapters.tiki.sandbox_oauth import GrantError, TikiGrants
 
 CREATE_FLOW = ("queuing", "processing", "drafted", "bot_awaiting_approve", "awaiting_approve")
@@ -323,10 +326,27 @@ class TikiSandbox(Sandbox):
                 req.state, req.updated_at = flow[step], now
         super().tick_reviews()
 
+    @staticmethod
+    def _missing_attributes(req: TikiRequest) -> list[dict[str, str]]:
+        """Review reasons for a create whose tree category requires an attribute the request left empty [I]."""
+        if req.kind != "create_product":
+            return []
+        attributes = req.info.get("attributes") or {}
+        category = str(req.info.get("category_id") or "")
+        required = required_attributes(int(category)) if category.isdigit() else ()
+        return [
+            {"field": name, "message": f"{name}: attribute not found / thiếu thuộc tính bắt buộc"}
+            for name in required
+            if not str(attributes.get(name, "") if isinstance(attributes, dict) else "").strip()
+        ]
+
     def _resolve(self, req: TikiRequest, now: datetime) -> None:
         reject = req.original_sku in self.options.qc_reject_skus or self.rng.random() < self.options.qc_reject_rate
         req.updated_at = now
         listing = self.store.find(req.seller_id, req.original_sku)
+        if missing := self._missing_attributes(req):
+            req.state, req.reasons = "rejected", missing
+            return
         if reject:
             req.state = "rejected" if req.kind == "create_product" else UPDATE_REJECTED_STATE
             req.reasons = [dict(REJECT_REASON)]
@@ -417,8 +437,35 @@ class TikiSandbox(Sandbox):
             (f"{v2}/requests/{{request_id}}", self.delete_request, ["DELETE"]),
             (f"{v2}/tracking/{{track_id}}", self.tracking, ["GET"]),
             (f"{v2}/orders", self.list_orders, ["GET"]),
+            (f"{v2}/categories", self.list_categories, ["GET"]),
+            (f"{v2}/categories/{{category_id:int}}", self.category_detail, ["GET"]),
         ]
         return [Route(path, wrap(handler), methods=methods) for path, handler, methods in routes]
+
+    async def list_categories(self, request: Request) -> Response:
+        """`GET /integration/v2/categories`: the category list (filters `name`, `parent`, `primary`)."""
+        caller = await self._enter(request, "categories", is_write=False)
+        if isinstance(caller, Response):
+            return caller
+        query = request.query_params
+        parent, primary = query.get("parent"), query.get("primary")
+        rows = categories_list(
+            name=query.get("name", ""),
+            parent=int(parent) if parent and parent.isdigit() else None,
+            primary=int(primary) if primary and primary.isdigit() else None,
+        )
+        return self._reply({"data": rows} if caller.malformed else rows)  # malformed: not the documented bare list
+
+    async def category_detail(self, request: Request) -> Response:
+        """`GET /integration/v2/categories/{id}`: one category with its attributes; 404 for an unknown id."""
+        caller = await self._enter(request, "category_attributes", is_write=False)
+        if isinstance(caller, Response):
+            return caller
+        category_id = int(request.path_params["category_id"])
+        body = category_detail_body(category_id)
+        if body is None:
+            return self._errors(404, f"Category not found id: {category_id}")
+        return self._ok(caller, body, "attributes")
 
     async def token(self, request: Request) -> Response:
         """`POST /sc/oauth2/token`: client_credentials with client_secret_basic or _post."""

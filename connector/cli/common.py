@@ -78,3 +78,22 @@ def run_cli(app: typer.Typer) -> None:
         reason = str(getattr(exc, "orig", exc)).splitlines()[0] if str(exc) else type(exc).__name__
         sys.stderr.write(both_languages("cli.db_unavailable", error=reason) + "\n")
         raise SystemExit(EXIT_DATABASE_UNAVAILABLE) from None
+
+
+def category_map_problems(ctx: AppContext, shop_ids: list[str] | None = None) -> list[str]:
+    """Every shop `category_map` entry naming a category unknown to the marketplace's (cached) tree, printed."""
+    import asyncio
+
+    from connector.engine.categories import check_category_maps
+
+    problems = asyncio.run(check_category_maps(ctx, shop_ids))
+    for problem in problems:
+        err_console.print(f"[red]Cấu hình không hợp lệ / invalid configuration:[/red] {problem}", highlight=False)
+    return problems
+
+
+def refuse_unknown_categories(ctx: AppContext, shop_ids: list[str] | None = None) -> None:
+    """Exit 2 when a shop's `category_map` names a category the marketplace does not have."""
+    if category_map_problems(ctx, shop_ids):
+        ctx.engine.dispose()
+        raise typer.Exit(EXIT_BAD_CONFIG)

@@ -14,7 +14,14 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from connector.cli.common import cli_context, console, err_console, settings_or_exit
+from connector.cli.common import (
+    EXIT_BAD_CONFIG,
+    category_map_problems,
+    cli_context,
+    console,
+    err_console,
+    settings_or_exit,
+)
 from connector.redact import redact_secrets
 from connector.settings import Settings
 from connector.store import read_only
@@ -52,6 +59,9 @@ def run_daemon_cmd(settings: Settings, *, demo: bool = False) -> int:
     if demo:
         settings = _with(settings, "scheduler", incremental_interval_s=DEMO_INTERVAL_S, full_jitter_s=60)
     ctx = AppContext.build(settings, registry=registry, sandbox_hub=hub)
+    if category_map_problems(ctx):
+        ctx.engine.dispose()
+        return EXIT_BAD_CONFIG
     options = DaemonOptions(demo_buyers_every_s=DEMO_BUYERS_EVERY_S if demo else 0.0)
     try:
         return run_daemon(ctx, options=options)

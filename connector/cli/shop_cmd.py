@@ -19,6 +19,7 @@ from adapters.errors import AdapterError, ConfigError
 from connector.cli.common import EXIT_BAD_CONFIG, console, err_console, settings_or_exit
 from connector.cli.db_cmd import migrated_engine
 from connector.context import AppContext
+from connector.engine.categories import refresh_categories
 from connector.engine.connect import (
     Connected,
     ConnectError,
@@ -174,5 +175,6 @@ async def _categories(ctx: AppContext, shop: ShopSettings, text: str) -> list[Ca
             err_console.print(f"[red]Sàn chưa hỗ trợ đọc ngành hàng / not supported for:[/red] {shop.marketplace}")
             raise typer.Exit(EXIT_BAD_CONFIG)
         await load_stored_tokens(ctx, shop, adapter)
-        tree = await adapter.categories()
+        cached = await refresh_categories(ctx, shop, adapter, strict=True)
+    tree = list(cached.categories) if cached is not None else []
     return search(tree, text) if text else tree

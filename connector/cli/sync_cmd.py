@@ -17,7 +17,14 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from adapters.errors import ConfigError
-from connector.cli.common import EXIT_BAD_CONFIG, cli_context, console, err_console, settings_or_exit
+from connector.cli.common import (
+    EXIT_BAD_CONFIG,
+    cli_context,
+    console,
+    err_console,
+    refuse_unknown_categories,
+    settings_or_exit,
+)
 from connector.context import AppContext
 from connector.engine.run import plan_for_shop_async, sync_shops
 from connector.settings import Settings
@@ -132,7 +139,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(EXIT_BAD_CONFIG)
         settings = settings_or_exit()
         shops = _shop_ids(settings, shop)
-        plans = asyncio.run(_plans(_context(settings), shops, RunKind.FULL))
+        ctx = _context(settings)
+        refuse_unknown_categories(ctx, shops)
+        plans = asyncio.run(_plans(ctx, shops, RunKind.FULL))
         if fmt == "json":
             console.print_json(json.dumps([p.model_dump(mode="json") for p in plans], ensure_ascii=False))
         else:
@@ -154,6 +163,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_or_exit()
         shops = _shop_ids(settings, shop)
         ctx = _context(settings)
+        refuse_unknown_categories(ctx, shops)
         kind = RunKind.FULL if full else RunKind.INCREMENTAL
         if dry_run:
             plans = asyncio.run(_plans(ctx, shops, kind))

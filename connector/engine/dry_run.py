@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Collection
 
 from connector.context import AppContext
+from connector.engine.categories import run_requirements
 from connector.engine.plan import BindingView, plan_shop
 from connector.engine.scope import Observation, observe
 from connector.engine.shop import open_shop
@@ -55,6 +56,7 @@ async def plan_for_shop_async(
     shop = open_shop(ctx, shop_id, None)
     try:
         run = Run(ctx, shop, 0, kind, force, None, None, ctx.clock())
+        run.required_by_set = await run_requirements(ctx, shop.settings, shop.adapter)
         desired, bindings, snapshot = read_state(run)
         obs = await observe(run, desired, bindings, snapshot, skus)
         views = _dry_bindings(bindings, obs, {d.seller_sku for d in desired})

@@ -29,6 +29,8 @@ class Problem:
 
 
 def _attribute(content: ListingContent, name: str) -> str:
+    if name in ("name", "title"):
+        return content.title
     if name == "brand":
         return content.brand
     if name == "description":
@@ -76,12 +78,16 @@ def details(problems: Iterable[Problem]) -> str:
     return "; ".join(f"{p.field}: {p.detail}" for p in problems if p.detail)
 
 
-def shop_preflight(rules: ContentRules, options: Mapping[str, Any]) -> Callable[[ListingContent, int], str]:
-    """The plan's pre-flight for one shop: the marketplace's rules plus `options.required_attributes`."""
+def shop_preflight(
+    rules: ContentRules, options: Mapping[str, Any], by_set: Mapping[int, Iterable[str]] | None = None
+) -> Callable[[ListingContent, int], str]:
+    """The plan's pre-flight for one shop: the marketplace's rules, `options.required_attributes`, and the
+    attributes the category mapped to the listing's OCOP product set requires (`by_set`, from the category cache)."""
     extra = tuple(str(name) for name in options.get("required_attributes", ()))
+    per_set = {key: (*extra, *names) for key, names in (by_set or {}).items()}
 
     def preflight(content: ListingContent, price_vnd: int) -> str:
-        return summary(check(content, price_vnd, rules, extra))
+        return summary(check(content, price_vnd, rules, per_set.get(content.category_key, extra)))
 
     return preflight
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from adapters.errors import AdapterError, ConfigError
 from connector.context import AppContext
 from connector.engine.apply import Applier, PendingAction
+from connector.engine.categories import run_requirements
 from connector.engine.outbox import pending_actions, persist_plan, sync_drift
 from connector.engine.plan import BindingView, PlanPolicy, plan_shop
 from connector.engine.preflight import shop_preflight
@@ -46,7 +47,7 @@ def policy(run: Run, obs: Observation, bindings: dict[str, BindingView]) -> Plan
         scope=obs.scope,
         shop_size=sum(1 for b in bindings.values() if b.bound),
         reviewed_content_updates=caps.reviewed_content_updates,
-        preflight=shop_preflight(caps.content_rules, run.shop.settings.options),
+        preflight=shop_preflight(caps.content_rules, run.shop.settings.options, run.required_by_set),
     )
 
 
@@ -79,6 +80,7 @@ def _start_run(
 
 
 async def _reconcile(run: Run, skus: Collection[str] | None) -> tuple[RunOutcome, Observation]:
+    run.required_by_set = await run_requirements(run.ctx, run.shop.settings, run.shop.adapter)
     desired, bindings, snapshot = read_state(run)
     obs = await observe(run, desired, bindings, snapshot, skus)
     # Every sale the listing read already reflects must lower canonical stock before desired

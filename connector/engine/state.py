@@ -149,6 +149,8 @@ class Run:
     counters: RunCounters = field(default_factory=RunCounters)
     catalog: CatalogCache = field(default_factory=CatalogCache)
     desired: DesiredMemo = field(default_factory=DesiredMemo)
+    # OCOP product set -> attributes its mapped marketplace category requires (from the category cache)
+    required_by_set: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @contextmanager
     def tx(self) -> Iterator[Session]:

@@ -314,6 +314,20 @@ REPORT_ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "error.own_page": ("Đến trang của tôi", "Go to my page"),
     "error.unauthorized": ("Cần đăng nhập.", "Sign-in required."),
+    # --- connecting a shop from the browser (`/oauth/{marketplace}/callback`) -------------------
+    "connect.title.done": ("Đã kết nối gian hàng {shop}", "Shop {shop} connected"),
+    "connect.done": (
+        "Tài khoản: {account}. Token hết hạn: {expires}; cần cấp quyền lại trước: {reauth}. "
+        "Đã yêu cầu đồng bộ gian hàng.",
+        "Account: {account}. Access token expires: {expires}; re-authorise by: {reauth}. A sync of the shop "
+        "was requested.",
+    ),
+    "connect.title.refused": ("Không kết nối được gian hàng", "The shop was not connected"),
+    "connect.refused": ("{reason}. Hãy bắt đầu kết nối lại.", "{reason}. Start connecting again."),
+    "connect.no_key": (
+        "Dịch vụ chưa có OCOP_SYNC_SECRET_KEY nên không thể lưu token mã hoá.",
+        "The service has no OCOP_SYNC_SECRET_KEY, so tokens cannot be stored encrypted.",
+    ),
     # --- stock ledger (`ocop-sync report stock SKU`) ------------------------------------------
     "stock.title": ("Tồn kho {sku} — {name}", "Stock of {sku} — {name}"),
     "stock.now": ("Tồn kho hiện tại: {stock}", "Stock now: {stock}"),

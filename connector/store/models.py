@@ -365,3 +365,21 @@ class TickClaimRow(SQLModel, table=True):
     ended_at: datetime | None = None
     run_id: int | None = None
     outcome: str = ""
+
+
+class MarketCategoryRow(SQLModel, table=True):
+    """One node of a shop's marketplace category tree as last read, with a mapped category's required attributes.
+
+    `required` holds the names of the attributes the category marks mandatory; it is None until
+    they were read (only the categories named in the shop's `category_map` are read).
+    """
+
+    __tablename__ = "market_category"
+
+    shop_id: str = Field(primary_key=True, max_length=64)
+    category_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str
+    path: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    leaf: bool
+    required: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    refreshed_at: datetime

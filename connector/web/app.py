@@ -17,6 +17,7 @@ from connector.context import AppContext
 from connector.web.access import Access, PageError, identity_of
 from connector.web.api import ResyncHook, api_router
 from connector.web.guard import Guard
+from connector.web.oauth import oauth_router
 from connector.web.pages import message_page, pages_router, sign_in_page
 
 API_VERSION = "1"
@@ -71,6 +72,7 @@ def build_api(ctx: AppContext, *, extra_routers: Sequence[APIRouter] = (), resyn
     )
     app.include_router(api_router(ctx, access, resync))
     app.include_router(pages_router(ctx, access))
+    app.include_router(oauth_router(ctx, access, resync))
     for router in extra_routers:
         app.include_router(router)
     return app

@@ -191,6 +191,8 @@ TIKI_RULES: dict[str, Rules] = {
         required=("data[].code", "data[].created_at", "data[].items[].invoice.quantity", "data[].items[].product.id"),
     ),
     "errors": Rules(required=("errors",)),
+    "categories": Rules(),
+    "category": Rules(required=("id", "attributes[].code", "attributes[].is_required")),
 }
 
 
@@ -218,6 +220,9 @@ async def test_tiki_sandbox_replies_have_the_published_structure() -> None:
             "/integration/v2/products/updateSku", json={"product_id": product_id, "price": 98_000}, headers=headers
         )
         await http.put("/integration/v2/products/updateSku", json={"product_id": 999, "price": 1}, headers=headers)
+        await adapter.categories()
+        await adapter.category_attributes(4392)
+        await http.get("/integration/v2/categories/99", headers=headers)
 
     tk = "tiki"
     list_files = ["products_list.v2.json", "products_list.v1.json", "products_findby.v1.json"]
@@ -238,6 +243,9 @@ async def test_tiki_sandbox_replies_have_the_published_structure() -> None:
         ("update_skus", recorder.bodies("/products/updateSkus"), ["update_skus.assumed.json"]),
         ("orders", recorder.bodies("/integration/v2/orders"), ["orders_list.v2.json"]),
         ("errors", recorder.bodies("/products/updateSku", status=404), ["error.category_not_found.json"]),
+        ("categories", recorder.bodies("/integration/v2/categories"), ["categories.v1.json"]),
+        ("category", recorder.bodies("/integration/v2/categories/4392"), ["category_detail.v1.json"]),
+        ("errors", recorder.bodies("/integration/v2/categories/99", status=404), ["error.category_not_found.json"]),
     ]
     found: list[str] = []
     for operation, replies, files in checks:

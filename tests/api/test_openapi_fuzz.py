@@ -38,6 +38,8 @@ OPERATIONS = [
     ("GET", "/api/shops"),
     ("GET", "/drift"),
     ("GET", "/login"),
+    ("GET", "/oauth/{marketplace}/callback"),
+    ("GET", "/oauth/{marketplace}/start"),
     ("GET", "/producers/{producer_id}"),
     ("POST", "/api/resync"),
     ("POST", "/login"),

@@ -174,3 +174,81 @@ async def test_disconnect_removes_stored_tokens(world: AppContext) -> None:
     assert await disconnect(world, shop) is True
     assert connections(world.engine, [shop.id])[0].stored_tokens is False
     assert await disconnect(world, shop) is False
+
+
+# -- the daemon's callback route: /oauth/lazada/start and /oauth/lazada/callback ---------------------
+
+
+def operator_token(ctx: AppContext) -> str:
+    from connector.store import session_scope
+    from connector.web.auth import Role, create_token
+
+    with session_scope(ctx.engine) as session:
+        return create_token(session, role=Role.OPERATOR, now=ctx.clock(), label="ops")[1]
+
+
+def token_creates(served: Served) -> int:
+    """`/auth/token/create` calls the Lazada sandbox received."""
+    return sum(1 for e in served.sandboxes["lazada"].log if e.operation == "/auth/token/create")
+
+
+def resync_requests(ctx: AppContext) -> list[str | None]:
+    from sqlmodel import select
+
+    from connector.store.models import ResyncRequestRow
+
+    with Session(ctx.engine) as session:
+        return [r.shop_id for r in session.exec(select(ResyncRequestRow))]
+
+
+def test_callback_route_connects_once_and_refuses_wrong_or_replayed_state(world: AppContext, served: Served) -> None:
+    from fastapi.testclient import TestClient
+
+    from connector.web.app import build_api
+
+    operator = {"Authorization": f"Bearer {operator_token(world)}"}
+    with TestClient(build_api(world)) as client:
+        started = client.get(
+            "/oauth/lazada/start", params={"shop": "lazada-rel"}, headers=operator, follow_redirects=False
+        )
+        assert started.status_code == 303, started.text
+        assert started.headers["location"].startswith(served.urls["lazada"] + "/oauth/authorize?")
+        landed = httpx.URL(browser(started.headers["location"]))  # the sandbox seller agrees
+        callback = f"/oauth/lazada/callback?{landed.query.decode()}"
+        forged = callback.replace(f"state={landed.params['state']}", "state=forged")
+
+        anonymous = client.get(callback)  # no session: the sign-in form, which comes back here
+        assert anonymous.status_code == 401 and 'name="next"' in anonymous.text
+        assert client.get(forged, headers=operator).status_code == 400
+        assert connections(world.engine, ["lazada-rel"])[0].stored_tokens is False
+        assert resync_requests(world) == [] and token_creates(served) == 0
+
+        done = client.get(callback, headers=operator)
+        assert done.status_code == 200, done.text
+        assert "rel-lazada@sandbox.lazada.vn" in done.text
+        replay = client.get(callback, headers=operator)
+        assert replay.status_code == 400 and "unknown or already used state" in replay.text
+
+    assert token_creates(served) == 1
+    assert resync_requests(world) == ["lazada-rel"]
+    with Session(world.engine) as session:
+        stored = load_tokens(session, vault(), "lazada-rel")
+    assert stored and stored["refresh_token"].startswith("sbx-lzd-rt-")
+
+
+def test_callback_route_is_operator_only(world: AppContext) -> None:
+    from fastapi.testclient import TestClient
+
+    from connector.store import session_scope
+    from connector.web.app import build_api
+    from connector.web.auth import Role, create_token
+
+    producer_id = seed_synthetic(world.engine, 1)[0].producer_id
+    with session_scope(world.engine) as session:
+        producer = create_token(session, role=Role.PRODUCER, producer_id=producer_id, now=world.clock())[1]
+    with TestClient(build_api(world)) as client:
+        for path in ("/oauth/lazada/start?shop=lazada-rel", "/oauth/lazada/callback?code=c&state=s"):
+            assert client.get(path, headers={"Authorization": f"Bearer {producer}"}).status_code == 403
+            assert client.get(path).status_code == 401
+    assert connections(world.engine, ["lazada-rel"])[0].stored_tokens is False
+    assert resync_requests(world) == []

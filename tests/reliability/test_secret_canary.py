@@ -151,3 +151,60 @@ async def test_no_secret_reaches_logs_reports_cli_or_database(
     found += leaks(db_file.read_bytes().decode("latin-1"), secret_env, "database file")
     assert len(caplog.records) > 0 and any(r.levelno >= logging.WARNING for r in caplog.records)
     assert found == []
+
+
+@pytest.mark.timeout(60)
+def test_oauth_callback_leaks_no_secret(
+    tmp_path: Path, secret_env: dict[str, str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connecting Lazada through the daemon's callback: no code, token or secret in logs, pages or the database."""
+    import httpx
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session
+
+    from connector.engine.tokens import TokenVault, load_tokens
+    from connector.store.migrate import upgrade
+    from connector.web.app import build_api
+    from connector.web.auth import Role, create_token
+
+    caplog.set_level(logging.DEBUG)
+    lazada = next(s for s in shops() if s.marketplace == "lazada")
+    monkeypatch.delenv(lazada.credential_env("refresh_token"), raising=False)  # connecting is what yields it
+    box = (
+        AdapterRegistry.from_entry_points()
+        .get("lazada")
+        .create_sandbox(SandboxOptions(sellers=sellers_for(lazada, secret_env), rate_limit_per_s=100_000, seed=4))
+    )
+    db_file = tmp_path / "callback.db"
+    with serve({"lazada": box}) as served:
+        shop = shops(served.urls, marketplaces=("lazada",))[0].model_copy(
+            update={"options": {"redirect_uri": "http://testserver/oauth/lazada/callback"}}
+        )
+        ctx = AppContext.build(settings_for(f"sqlite:///{db_file}", tmp_path, (shop,)))
+        upgrade(ctx.engine)
+        with session_scope(ctx.engine) as session:
+            operator = create_token(session, role=Role.OPERATOR, now=ctx.clock())[1]
+        header = {"Authorization": f"Bearer {operator}"}
+        with TestClient(build_api(ctx)) as client:
+            start = client.get(f"/oauth/lazada/start?shop={shop.id}", headers=header, follow_redirects=False)
+            landed = httpx.URL(httpx.get(start.headers["location"], follow_redirects=False).headers["location"])
+            code = str(landed.params["code"])
+            callback = f"/oauth/lazada/callback?{landed.query.decode()}"
+            pages = [client.get(callback.replace("state=", "state=x"), headers=header)]  # refused first
+            pages += [client.get(callback, headers=header), client.get(callback, headers=header)]  # then once
+        assert [p.status_code for p in pages] == [400, 200, 400]
+        with Session(ctx.engine) as session:
+            stored = load_tokens(session, TokenVault(secret_env[SECRET_KEY_ENV]), shop.id)
+        assert stored is not None
+        with ctx.engine.connect() as conn:
+            rows = "\n".join(
+                repr(conn.execute(text(f'SELECT * FROM "{t}"')).fetchall()) for t in inspect(conn).get_table_names()
+            )
+        ctx.engine.dispose()
+    # the app key is public by design (it is the client_id of the authorisation address)
+    planted = {k: v for k, v in secret_env.items() if not k.endswith("_APP_KEY")}
+    planted |= {"code": code} | {f"stored {k}": v for k, v in stored.items() if k.endswith("token")}
+    log_text = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records) + caplog.text
+    found = leaks(log_text, planted, "logs") + leaks("\n".join(p.text for p in pages), planted, "pages")
+    found += leaks(rows, planted, "tables") + leaks(db_file.read_bytes().decode("latin-1"), planted, "database file")
+    assert found == [], [r.getMessage() for r in caplog.records if code in r.getMessage()]
