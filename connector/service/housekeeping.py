@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from connector.clock import aware
-from connector.store import session_scope
+from connector.store import read_only, session_scope
 from connector.store.changes import changes_after, latest_change
 from connector.store.models import ActionRow, CatalogChangeRow, ShopRow, SyncRunRow, SyncTickRow, TickClaimRow
 from connector.store.states import TickOutcome, TickState
@@ -31,7 +31,7 @@ def changed_skus(engine: Engine, since: int, limit: int = 5000) -> tuple[list[st
     Positions come from the commit-ordered change log, so nothing committed late is skipped and a
     limit never splits a position; call again from the returned position until no SKU is left.
     """
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         rows = changes_after(session, since, limit)
     if not rows:
         return [], since
@@ -40,7 +40,7 @@ def changed_skus(engine: Engine, since: int, limit: int = 5000) -> tuple[list[st
 
 def catalog_watermark(engine: Engine) -> int:
     """The newest catalog change-log position: where the catalog watcher starts."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         return latest_change(session)
 
 
@@ -51,7 +51,7 @@ def change_log_floor(engine: Engine) -> int | None:
     log from its old position. A shop without a position reads every product on its next run,
     so it needs no row of the log.
     """
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         floor = session.execute(select(func.min(ShopRow.catalog_position))).scalar_one_or_none()
     return int(floor) if floor is not None else None
 
