@@ -23,6 +23,7 @@ from connector.engine.outbox import open_action_skus, open_drift_skus
 from connector.engine.plan import BindingView
 from connector.engine.shop import today
 from connector.engine.state import Run, Snapshot
+from connector.store import read_only
 from connector.store.changes import changes_after, latest_change
 from connector.store.leases import LeaseFence
 from connector.store.models import ProductRow, ShopRow
@@ -92,7 +93,7 @@ async def observe(
 ) -> Observation:
     """Read what the run needs of the shop's listings and decide the run's scope."""
     shop = run.shop
-    with Session(run.ctx.engine) as session:
+    with Session(read_only(run.ctx.engine)) as session:  # one snapshot, no write lock
         session_shop = session.get(ShopRow, shop.settings.id)
         assert session_shop is not None
         changed, expired, catalog_mark = catalog_changes(session, session_shop, today(run.ctx))

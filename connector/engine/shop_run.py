@@ -25,10 +25,10 @@ from connector.engine.preflight import shop_preflight
 from connector.engine.sales import SalesPolicy, SalesResult, pull_sales
 from connector.engine.scope import Observation, max_updated, observe
 from connector.engine.shop import Fence, OpenShop, Progress
-from connector.engine.state import CatalogCache, Run, read_state, record_fresh
+from connector.engine.state import CatalogCache, Run, read_state, record_read
 from connector.engine.tokens import TokenVault, save_tokens
 from connector.engine.verify import reread, silent_failures
-from connector.store import session_scope
+from connector.store import read_only, session_scope
 from connector.store.models import ShopRow, SyncRunRow
 from schemas.sync import ActionKind, Plan, RunKind, RunOutcome, RunSummary, RunTrigger
 
@@ -89,8 +89,7 @@ async def _reconcile(run: Run, skus: Collection[str] | None) -> tuple[RunOutcome
     run.counters.sales_recorded += late.recorded if late is not None else 0
     desired_skus = {d.seller_sku for d in desired}
     run.counters.skus_covered = len(obs.scope) if obs.scope is not None else len(desired_skus | set(obs.observed))
-    with run.tx() as session:  # bind what the reads found before planning against the bindings
-        record_fresh(session, run, obs.fresh, desired_skus)
+    record_read(run, obs.fresh, desired_skus)  # bind what the reads found before planning against the bindings
     desired, bindings, _ = read_state(run, snapshot=False)
     plan = plan_shop(run.shop.settings.id, desired, obs.observed, bindings, policy(run, obs, bindings))
     run.note("plan", len(plan.actions), len(plan.actions))
@@ -103,7 +102,7 @@ async def _reconcile(run: Run, skus: Collection[str] | None) -> tuple[RunOutcome
     run.counters.drift_closed += persisted.drift_closed
     if plan.guard_blocked:
         return RunOutcome.BLOCKED, obs
-    with Session(run.ctx.engine) as session:
+    with Session(read_only(run.ctx.engine)) as session:
         todo = [PendingAction.of(r) for r in pending_actions(session, persisted.pending_ids)]
     applier = Applier(
         run.ctx.engine, run.shop.settings.id, run.shop.adapter, run.shop.calls, run.ctx.clock, run.fence, run.progress
@@ -126,8 +125,7 @@ async def _verify(run: Run, obs: Observation, done: dict[str, set[ActionKind]], 
     unknown: set[str] = set()
     reread_now = await reread(run.shop.calls, run.shop.adapter, done, since, unknown)
     run.note("verify", len(done), len(done))
-    with run.tx() as session:
-        record_fresh(session, run, reread_now, desired_skus)
+    record_read(run, reread_now, desired_skus)
     observed = dict(obs.observed)
     for sku, listing in reread_now.items():
         if listing is None:

@@ -24,13 +24,15 @@ from connector.engine.desired import desired_listings
 from connector.engine.plan import BindingView
 from connector.engine.shop import Fence, OpenShop, Progress, today
 from connector.settings import ShopSettings
-from connector.store import session_scope
+from connector.store import read_only, session_scope
 from connector.store.models import BindingRow, ProducerRow, ProductRow
 from schemas.catalog import Producer, Product
 from schemas.listing import Listing, ListingStatus
 from schemas.sync import DesiredListing, RunCounters, RunKind
 
-__all__ = ["CatalogCache", "DesiredMemo", "Run", "Snapshot", "chunks", "read_state", "record_fresh"]
+__all__ = ["CatalogCache", "DesiredMemo", "Run", "Snapshot", "chunks", "read_state", "record_fresh", "record_read"]
+
+RECORD_BATCH = 500  # SKUs recorded per write transaction (SQLite has one writer; the daemon writes too)
 
 
 def chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
@@ -202,7 +204,7 @@ def _snapshot(session: Session, shop_id: str) -> Snapshot:
 def read_state(run: Run, *, snapshot: bool = True) -> tuple[list[DesiredListing], dict[str, BindingView], Snapshot]:
     """Desired listings, binding views and (with `snapshot`) the last observed listings of the shop."""
     shop_id = run.shop.settings.id
-    with Session(run.ctx.engine) as session:
+    with Session(read_only(run.ctx.engine)) as session:  # parsing the catalog holds no write lock
         run.catalog.refresh(session)
         views = _binding_views(session, shop_id)
         observed = _snapshot(session, shop_id) if snapshot else Snapshot({}, {})
@@ -219,6 +221,19 @@ def _bindings_of(session: Session, shop_id: str, skus: Collection[str]) -> dict[
         query = select(BindingRow).where(BindingRow.shop_id == shop_id, col(BindingRow.sku).in_(chunk))
         rows.update((r.sku, r) for r in session.exec(query))
     return rows
+
+
+def record_read(run: Run, fresh: dict[str, Listing | None], desired_skus: set[str]) -> None:
+    """`record_fresh` in short fenced write transactions of at most `RECORD_BATCH` SKUs each.
+
+    A first full run of a 20,000-listing shop recorded in one transaction held SQLite's write lock
+    for many seconds: the daemon's heartbeats, claims and scheduler writes timed out behind it.
+    Each binding is recorded on its own merits, so batches committed one by one are as good.
+    """
+    skus = sorted(fresh)
+    for start in range(0, len(skus), RECORD_BATCH):
+        with run.tx() as session:
+            record_fresh(session, run, {sku: fresh[sku] for sku in skus[start : start + RECORD_BATCH]}, desired_skus)
 
 
 def record_fresh(session: Session, run: Run, fresh: dict[str, Listing | None], desired_skus: set[str]) -> None:

@@ -60,9 +60,10 @@ class DaemonOptions:
     serve_http: bool = True
     demo_buyers_every_s: float = 0.0  # > 0: demo mode, simulated buyers on every sandbox shop
     log_interval_s: float = 30.0  # a failing loop, job or shop logs at most one line per interval
-    # run shops on their own event loop thread, off the HTTP/scheduler loop; None: on PostgreSQL only
-    # (SQLite has one writer: runs in a second thread starve the daemon's own store calls)
-    engine_thread: bool | None = None
+    # run shops on their own event loop thread, off the HTTP/scheduler loop (SQLite and PostgreSQL)
+    engine_thread: bool = True
+    # no automatic full garbage collection while runs go on (see connector.service.collector)
+    quiet_collector: bool = True
     extra_routers: Sequence[APIRouter] = field(default=())
 
 
@@ -141,10 +142,11 @@ class Daemon:
         file_lock = self._file_lock()
         if file_lock is not None:
             file_lock.acquire()  # raises DaemonAlreadyRunning
+        if self.options.quiet_collector:
+            self.workers.collector.install()  # its one full collection happens before anything is served
         try:
             await self.rt.db(leases.ensure_rows, self.engine, [LEADER_LEASE, *map(shop_lease, self.shop_ids)])
-            engine_thread = self.options.engine_thread
-            if engine_thread if engine_thread is not None else self.engine.dialect.name == "postgresql":
+            if self.options.engine_thread:
                 self.workers.engine_loop = EngineLoop()
             self._install_signals()
             if self.options.serve_http:
@@ -167,6 +169,7 @@ class Daemon:
             return self.exit_code
         finally:
             await self._stop_http()
+            self.workers.collector.uninstall()
             if self.workers.engine_loop is not None:
                 await asyncio.to_thread(self.workers.engine_loop.close)
                 self.workers.engine_loop = None

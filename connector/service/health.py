@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.service.metrics import DaemonMetrics
+from connector.store import read_only
 
 
 class HealthSource(Protocol):
@@ -32,7 +33,7 @@ class HealthSource(Protocol):
 
 def _db_ok(engine: Engine) -> str:
     try:
-        with engine.connect() as conn:
+        with read_only(engine).connect() as conn:  # never queues behind a writer (SQLite)
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         return f"{type(exc).__name__}"

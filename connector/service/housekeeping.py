@@ -4,20 +4,24 @@ The sweeper also closes *orphaned runs*: a `sync_run` still `running` whose tick
 running under a live claim (the worker crashed, lost its lease, or could not record the end
 through a database outage) is closed as `interrupted`, so no run stays `running` forever.
 A run belongs to the latest `tick_claim` of its shop by its worker made before it started.
+
+The catalog change log is pruned below every shop's position (`prune_changes`): a row goes only
+once every shop that keeps a position has read past it, and only when it is older than the
+retention, so no shop ever misses a change it has not synced.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from connector.clock import aware
-from connector.store import session_scope
+from connector.store import read_only, session_scope
 from connector.store.changes import changes_after, latest_change
-from connector.store.models import ActionRow, SyncRunRow, SyncTickRow, TickClaimRow
+from connector.store.models import ActionRow, CatalogChangeRow, ShopRow, SyncRunRow, SyncTickRow, TickClaimRow
 from connector.store.states import TickOutcome, TickState
 
 
@@ -27,7 +31,7 @@ def changed_skus(engine: Engine, since: int, limit: int = 5000) -> tuple[list[st
     Positions come from the commit-ordered change log, so nothing committed late is skipped and a
     limit never splits a position; call again from the returned position until no SKU is left.
     """
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         rows = changes_after(session, since, limit)
     if not rows:
         return [], since
@@ -36,8 +40,46 @@ def changed_skus(engine: Engine, since: int, limit: int = 5000) -> tuple[list[st
 
 def catalog_watermark(engine: Engine) -> int:
     """The newest catalog change-log position: where the catalog watcher starts."""
-    with Session(engine) as session:
+    with Session(read_only(engine)) as session:
         return latest_change(session)
+
+
+def change_log_floor(engine: Engine) -> int | None:
+    """The lowest catalog position any shop keeps (None: no shop keeps one, so no row may be judged read).
+
+    Every shop row counts, enabled or not: a shop disabled today and enabled next month reads the
+    log from its old position. A shop without a position reads every product on its next run,
+    so it needs no row of the log.
+    """
+    with Session(read_only(engine)) as session:
+        floor = session.execute(select(func.min(ShopRow.catalog_position))).scalar_one_or_none()
+    return int(floor) if floor is not None else None
+
+
+def prune_changes(engine: Engine, before: datetime, *, batch: int = 5000) -> int:
+    """Delete catalog changes every shop has read (id <= every shop's position) and older than `before`.
+
+    Deleted in batches of `batch` rows, one short transaction each (SQLite has one writer). The
+    floor is read once: positions only move forward, so a floor read earlier is never above a
+    shop's position later. How many rows went.
+    """
+    floor = change_log_floor(engine)
+    if floor is None:
+        return 0
+    pruned = 0
+    while True:
+        with session_scope(engine) as session:
+            ids = (
+                select(col(CatalogChangeRow.id))
+                .where(col(CatalogChangeRow.id) <= floor, col(CatalogChangeRow.changed_at) < before)
+                .order_by(col(CatalogChangeRow.id))
+                .limit(batch)
+            )
+            result = session.execute(delete(CatalogChangeRow).where(col(CatalogChangeRow.id).in_(ids)))
+            count = int(result.rowcount)  # type: ignore[attr-defined]
+        pruned += count
+        if count < batch:
+            return pruned
 
 
 def sweep_stuck_actions(engine: Engine, now: datetime) -> int:

@@ -35,6 +35,7 @@ from schemas.sync import RunKind, RunTrigger
 log = logging.getLogger("ocop_sync.daemon")
 
 TICK_RETENTION = timedelta(days=7)
+CHANGE_RETENTION = timedelta(days=7)  # catalog change-log rows every shop has read are kept this long
 
 # -- the job table ------------------------------------------------------------------------------
 
@@ -300,7 +301,7 @@ class LeaderJobs:
             rt.wake.set()
 
     async def sweep(self) -> None:
-        """Return stuck in-flight actions to pending, close orphaned runs, forget old finished ticks."""
+        """Return stuck in-flight actions to pending, close orphaned runs, forget old ticks and read changes."""
         rt = self.rt
         moved = await rt.db(housekeeping.sweep_stuck_actions, rt.engine, rt.now())
         if moved:
@@ -310,6 +311,9 @@ class LeaderJobs:
         if closed:
             log.warning("sweeper: run(s) %s closed as interrupted (their tick no longer runs under a claim)", closed)
         await rt.db(housekeeping.forget_ticks, rt.engine, rt.now() - TICK_RETENTION)
+        pruned = await rt.db(housekeeping.prune_changes, rt.engine, rt.now() - CHANGE_RETENTION)
+        if pruned:
+            log.info("sweeper: %d catalog change(s) every shop has read pruned", pruned)
 
     async def refresh_tokens(self) -> None:
         """Refresh each shop's marketplace token near expiry, under the shop lease (never during its sync)."""

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from connector.reports.status import read_status
 from connector.settings import Settings
+from connector.store import read_only
 from connector.store.models import ActionRow, SyncTickRow
 from schemas.sync import RunSummary
 
@@ -30,7 +31,7 @@ class StoreCollector(Collector):
     """Gauges computed from the store on every scrape."""
 
     def __init__(self, engine: Engine, settings: Settings, clock: Callable[[], datetime]) -> None:
-        self.engine, self.settings, self.clock = engine, settings, clock
+        self.engine, self.settings, self.clock = read_only(engine), settings, clock  # scrapes never wait for writers
 
     def collect(self) -> Iterator[Metric]:
         """Yield the store-backed gauges."""

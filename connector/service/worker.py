@@ -8,6 +8,7 @@ import functools
 import logging
 
 from connector.service import ticks
+from connector.service.collector import Collector
 from connector.service.resync import RunShop
 from connector.service.runner import EngineLoop
 from connector.service.runtime import Runtime
@@ -30,6 +31,7 @@ class Worker:
         self.rt = rt
         self.run_shop = run_shop
         self.engine_loop: EngineLoop | None = None  # when set, runs happen there, off the daemon's loop
+        self.collector = Collector()  # full garbage collections between runs (installed by the daemon)
         self.concurrency = concurrency
         self.claim_poll_s = claim_poll_s
         self.running: dict[str, asyncio.Task[None]] = {}
@@ -43,7 +45,10 @@ class Worker:
         )
 
     async def _pass(self) -> float:
-        """One claim pass; the longest pause before the next one."""
+        """One claim pass (after a full garbage collection if this is a quiet moment); the longest pause."""
+        spent = self.collector.tick(idle=not self.running)
+        if spent is not None and spent > 0.05:
+            log.debug("full garbage collection between runs took %.0f ms", spent * 1000)
         free = self.concurrency - len(self.running)
         if free > 0:
             for tick in await self._claim(free):
@@ -106,6 +111,7 @@ class Worker:
 
     def _forget(self, shop_id: str, _task: asyncio.Task[None]) -> None:
         self.running.pop(shop_id, None)
+        self.collector.ran()
         self.rt.wake.set()
 
     async def _execute(self, tick: ClaimedTick) -> None:

@@ -410,10 +410,19 @@ class CuttableProxy:
         return url.replace(f"@{host}:{port}/", f"@127.0.0.1:{self.port}/", 1)
 
     def cut(self) -> None:
-        """Drop every open connection; refuse new ones until `restore()`."""
+        """Drop every open connection; refuse new ones until `restore()`.
+
+        Each socket is shut down before it is closed: a bare close() from this thread neither wakes
+        the pump blocked in recv() on it nor sends the peer a FIN, so a client waiting for a reply
+        on that connection (psycopg) waited forever instead of seeing the outage.
+        """
+        import socket
+
         self._cut.set()
         with self._lock:
             for sock in self._open:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     sock.close()
             self._open.clear()

@@ -122,9 +122,6 @@ class _Records(logging.Handler):
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False, reason="intermittent: passed 1 of 3 runs at load average ~10; failure not yet diagnosed"
-)
 async def test_a_database_outage_is_retried_fails_readyz_and_logs_a_bounded_number_of_lines(
     pg_url: str, tmp_path: Path
 ) -> None:
