@@ -81,7 +81,9 @@ async def _post(app: FastAPI, url: str, body: bytes, headers: dict[str, str]) ->
         return await client.post(url, content=body, headers=headers)
 
 
-async def test_a_tampered_signature_is_401_and_nothing_is_scheduled_through_the_daemons_app(build_ctx: BuildCtx) -> None:
+async def test_a_tampered_signature_is_401_and_nothing_is_scheduled_through_the_daemons_app(
+    build_ctx: BuildCtx,
+) -> None:
     ctx = build_ctx(catalog_size=2)
     app = Daemon(ctx, options=DaemonOptions(serve_http=False)).build_app()  # the daemon exposes the route
     body, headers = _signed(_message(ctx))
