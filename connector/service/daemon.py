@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -104,6 +105,7 @@ class Daemon:
             concurrency=self.options.concurrency,
             claim_poll_s=self.options.claim_poll_s,
         )
+        self.workers.after_sales = functools.partial(self.leadership.nudge, "catalog-watch")
         self._loops: list[asyncio.Task[None]] = []
         self._signals = 0
         self._server: _QuietServer | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -93,6 +93,19 @@ class Leadership:
         self._lease = None
         self.rt.metrics.leader.set(0)
         self.stop_scheduler()
+
+    def nudge(self, job_id: str) -> None:
+        """Run one scheduled job now instead of at its next interval (no-op when not leading).
+
+        Used after a run moved canonical stock: the catalog watcher then carries the change to
+        the other shops at once rather than up to `catalog_poll_s` later. APScheduler's
+        one-instance rule still holds: a job already running is not started twice.
+        """
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        job = self.scheduler.get_job(job_id)
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
 
     def stop_scheduler(self) -> None:
         """Shut the APScheduler down (without waiting for running jobs)."""
