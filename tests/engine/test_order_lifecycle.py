@@ -116,7 +116,7 @@ async def test_a_partial_lazada_cancel_restores_exactly_the_cancelled_units_once
     box = sandboxes(ctx)["lazada"]
     sku = _sku_on_sale(box, "lazada")
     start = _stock(ctx, sku)
-    who = {"seller_id": seller("lazada")}
+    who: dict[str, object] = {"seller_id": seller("lazada")}
     placed = await _control(box, "/_sandbox/orders", {**who, "seller_sku": sku, "quantity": 3})
     await sync_shops(ctx)
     assert _stock(ctx, sku) == start - 3
