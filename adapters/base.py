@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from adapters.errors import ConfigError, ResponseShapeError
 from schemas.listing import (
     CreateResult,
+    EventBatch,
     ItemResult,
     Listing,
     ListingContent,
@@ -139,6 +140,23 @@ class MarketplaceAdapter(Protocol):
 
     def import_tokens(self, tokens: dict[str, str]) -> None:
         """Resume with tokens stored earlier by `export_tokens`."""
+        ...
+
+
+@runtime_checkable
+class EventFeed(Protocol):
+    """An adapter whose marketplace keeps an event queue we pull (Tiki): pull, then acknowledge.
+
+    Delivery is at least once: an event pulled and not acknowledged comes back, possibly
+    duplicated or out of order; the consumer records each `MarketEvent.message_id` once.
+    """
+
+    async def pull_events(self) -> EventBatch:
+        """Pull the next events (setting up the queue and its subscriptions on first use)."""
+        ...
+
+    async def ack_events(self, batch: EventBatch) -> None:
+        """Acknowledge a pulled batch, so it is not delivered again."""
         ...
 
 

@@ -168,3 +168,27 @@ class OrdersPage(BaseModel):
 
     lines: tuple[OrderLine, ...]
     next_cursor: str | None = None
+
+
+class MarketEvent(BaseModel):
+    """One marketplace event read from a feed: only what it asks us to look at, never what to write.
+
+    `skus` None = the whole shop; () = the shop's orders only (an order event: the order pull
+    finds the SKUs); otherwise the seller SKUs it names. `message_id` is unique per shop and
+    stable across re-deliveries, so a duplicated event is recognised.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    event_type: str
+    skus: tuple[str, ...] | None = None
+
+
+class EventBatch(BaseModel):
+    """One pull from a marketplace event feed: its events and the receipt that acknowledges them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: tuple[MarketEvent, ...] = ()
+    ack_id: str = ""

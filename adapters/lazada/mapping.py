@@ -313,31 +313,27 @@ def _item_state(item: LzOrderItem) -> str:
 
 
 def order_lines(order: LzOrder, items: Sequence[LzOrderItem]) -> list[OrderLine]:
-    """Order lines from Lazada order items, which are one unit each.
+    """Order lines from Lazada order items: one line per item, which is one unit.
 
-    Units of the same seller SKU in the same state (open, cancelled, returned) become one
-    line whose quantity is their count and whose id is the smallest order_item_id among
-    them, so a whole line cancelled or returned later keeps the id it was counted under.
+    Each unit keeps its `order_item_id` for life, so a buyer cancelling or returning only some
+    units of a SKU gives back exactly those units, once (a line of 3 with 1 cancelled restores 1).
     The line's update time is the order's `updated_at` (its creation time when absent).
     """
-    groups: dict[tuple[str, str], list[LzOrderItem]] = {}
-    for item in items:
-        groups.setdefault((item.sku, _item_state(item)), []).append(item)
     created = order.created_at
     lines = [
         OrderLine(
             order_id=str(order.order_id),
-            line_id=min((str(i.order_item_id) for i in group), key=lambda s: (len(s), s)),
-            seller_sku=sku,
-            quantity=len(group),
+            line_id=str(item.order_item_id),
+            seller_sku=item.sku,
+            quantity=1,
             created_at=created,
-            cancelled=state == "cancelled",
-            returned=state == "returned",
+            cancelled=_item_state(item) == "cancelled",
+            returned=_item_state(item) == "returned",
             updated_at=order.updated_at or created,
         )
-        for (sku, state), group in groups.items()
+        for item in items
     ]
-    return sorted(lines, key=lambda line: (line.seller_sku, line.cancelled, line.returned))
+    return sorted(lines, key=lambda line: (line.seller_sku, len(line.line_id), line.line_id))
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -117,6 +117,7 @@ class LazadaSandbox(Sandbox):
     marketplace = "lazada"
     api_base_path = "/rest"  # the real gateway is https://api.lazada.vn/rest; the SDKs are configured with it
     published_rate_limit_per_s = 50  # inventory APIs, per seller (the only published per-seller figure)
+    partial_cancels = True  # an order item is one unit: a buyer may cancel some units of a SKU
     timestamp_error_code = "InvalidTimestamp"  # [I] Lazada's code for clock skew is not published
 
     def __init__(self, options: SandboxOptions | None = None, clock: SandboxClock | None = None) -> None:

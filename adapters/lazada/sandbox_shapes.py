@@ -189,9 +189,14 @@ def iso_time(when: datetime) -> str:
     return when.astimezone(VN).replace(microsecond=0).isoformat()
 
 
-def item_status(line: SandboxOrder) -> str:
-    """The order-item status Lazada shows (values from the GetOrders status enumeration)."""
-    return "canceled" if line.cancelled else "returned" if line.returned else "pending"
+def item_status(line: SandboxOrder, unit: int = 0) -> str:
+    """The status Lazada shows for one unit of a line (values from the GetOrders status enumeration).
+
+    After a partial cancel the line's last `cancelled_units` units are the cancelled ones.
+    """
+    if line.cancelled or unit >= line.quantity - line.cancelled_units:
+        return "canceled"
+    return "returned" if line.returned else "pending"
 
 
 def render_order(lines: Sequence[SandboxOrder], prices: dict[str, int]) -> dict[str, Any]:
@@ -203,7 +208,7 @@ def render_order(lines: Sequence[SandboxOrder], prices: dict[str, int]) -> dict[
         "order_number": number(first.order_id),
         "created_at": iso_time(first.created_at),
         "updated_at": iso_time(max(x.changed_at for x in lines)),
-        "statuses": sorted({item_status(x) for x in lines}),
+        "statuses": sorted({item_status(x, unit) for x in lines for unit in range(x.quantity)}),
         "items_count": sum(x.quantity for x in lines),
         "price": f"{total}.00",
         "payment_method": "COD",
@@ -226,7 +231,7 @@ def render_order_items(lines: Sequence[SandboxOrder], listings: dict[str, Sandbo
                     "sku_id": number(listing.sku_id) if listing else "",
                     "shop_sku": f"{listing.item_id}_VNAMZ-{listing.sku_id}" if listing else "",
                     "name": listing.title if listing else "",
-                    "status": item_status(line),
+                    "status": item_status(line, unit),
                     "item_price": float(price),
                     "paid_price": float(price),
                     "currency": "VND",

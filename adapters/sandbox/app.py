@@ -256,9 +256,20 @@ class Sandbox:
             placed.append(order.order_id)
         return placed
 
-    def change_order(self, seller_id: str, order_id: str, change: str) -> list[SandboxOrder]:
-        """A buyer cancels (`cancel`) or returns (`return`) an order now; raises KeyError when unknown."""
-        lines = self.store.change_order(seller_id, order_id, change, self.clock.now())
+    partial_cancels: bool = False
+    """Whether buyers can cancel some units of a line (Lazada: each unit is its own order item)."""
+
+    def change_order(
+        self, seller_id: str, order_id: str, change: str, *, quantity: int | None = None
+    ) -> list[SandboxOrder]:
+        """A buyer cancels (`cancel`, `quantity` units of each line when given) or returns (`return`) an order now.
+
+        Raises KeyError when the order or change is unknown, ValueError for a bad quantity or
+        a partial cancel on a marketplace that has none.
+        """
+        if quantity is not None and not self.partial_cancels:
+            raise ValueError(f"{self.marketplace} sandbox: no partial cancels")
+        lines = self.store.change_order(seller_id, order_id, change, self.clock.now(), quantity=quantity)
         self.on_order_change(seller_id, lines)
         return lines
 
@@ -319,10 +330,15 @@ class Sandbox:
         async def order_change(request: Request) -> JSONResponse:
             body = await request.json()
             order_id, change = request.path_params["order_id"], request.path_params["change"]
+            quantity = body.get("quantity")
             try:
-                lines = self.change_order(body["seller_id"], order_id, change)
+                lines = self.change_order(
+                    body["seller_id"], order_id, change, quantity=None if quantity is None else int(quantity)
+                )
             except KeyError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=404)
+            except ValueError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
             return JSONResponse({"order_id": order_id, "change": change, "lines": [x.line_id for x in lines]})
 
         async def edit(request: Request) -> JSONResponse:

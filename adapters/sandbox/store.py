@@ -50,6 +50,7 @@ class SandboxOrder:
     cancelled: bool = False
     returned: bool = False
     updated_at: datetime | None = None
+    cancelled_units: int = 0  # units of the line cancelled so far (all of them once `cancelled`)
 
     @property
     def changed_at(self) -> datetime:
@@ -115,22 +116,30 @@ class SandboxStore:
         """One seller's order lines updated (or created) at or after `since`, in placing order."""
         return [o for o in self.orders if o.seller_id == seller_id and (since is None or o.changed_at >= since)]
 
-    def change_order(self, seller_id: str, order_id: str, change: str, now: datetime) -> list[SandboxOrder]:
+    def change_order(
+        self, seller_id: str, order_id: str, change: str, now: datetime, *, quantity: int | None = None
+    ) -> list[SandboxOrder]:
         """A buyer cancels (`cancel`) or returns (`return`, goods received back) an order; moves its update time.
 
         Cancelling puts the units back on the listing (the marketplace releases them); a
         return does not (returned goods go back to the seller, not to the marketplace stock).
-        Raises KeyError for an unknown order or change.
+        `quantity` cancels only that many more units of each line (a partial cancel); the
+        line is `cancelled` once all its units are. Raises KeyError for an unknown order or
+        change, ValueError for a quantity that is not a positive whole number.
         """
         lines = [o for o in self.orders if o.seller_id == seller_id and o.order_id == order_id]
         if not lines or change not in ("cancel", "return"):
             raise KeyError(f"no order {order_id} for seller {seller_id} or unknown change {change!r}")
+        if quantity is not None and quantity < 1:
+            raise ValueError(f"quantity must be at least 1, not {quantity}")
         for line in lines:
             if change == "cancel" and not line.cancelled:
-                line.cancelled = True
+                units = min(quantity or line.quantity, line.quantity - line.cancelled_units)
+                line.cancelled_units += units
+                line.cancelled = line.cancelled_units >= line.quantity
                 listing = self.find(seller_id, line.seller_sku)
                 if listing is not None:
-                    listing.stock += line.quantity
+                    listing.stock += units
                     listing.updated_at = now
             elif change == "return":
                 line.returned = True

@@ -19,6 +19,7 @@ from adapters.errors import ConfigError, NotFound, Rejected
 from adapters.tiki.categories import CATEGORIES_PATH, TkCategories, TkCategoryDetail, attributes_of, tree_of
 from adapters.tiki.client import TikiClient
 from adapters.tiki.details import ProductDetails, oldest_created
+from adapters.tiki.events import TikiEvents
 from adapters.tiki.mapping import (
     DEFAULT_CATEGORY_IDS,
     SCANNED_REQUEST_STATES,
@@ -46,6 +47,7 @@ from adapters.tiki.replies import (
 )
 from schemas.listing import (
     CreateResult,
+    EventBatch,
     ItemOutcome,
     ItemResult,
     Listing,
@@ -107,6 +109,7 @@ class TikiAdapter:
         self.grant = str(options.get("grant", "client_credentials"))
         raw_map = options.get("category_map") or DEFAULT_CATEGORY_IDS
         self.category_ids = {int(k): int(v) for k, v in dict(raw_map).items()}
+        self.events = TikiEvents(client, queue_name=str(options.get("event_queue", "ocop-sync")))
 
     # -- factory --------------------------------------------------------------------------------
 
@@ -446,6 +449,16 @@ class TikiAdapter:
             if done:
                 return
             page += 1
+
+    # -- event queue ----------------------------------------------------------------------------
+
+    async def pull_events(self) -> EventBatch:
+        """Pull the next events of this seller's queue (`EventFeed`); see `adapters.tiki.events`."""
+        return await self.events.pull()
+
+    async def ack_events(self, batch: EventBatch) -> None:
+        """Acknowledge a pulled batch so Tiki does not deliver it again."""
+        await self.events.ack(batch)
 
 
 def _field_of(errors: Sequence[str]) -> str:

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.sandbox import Fault, Sandbox, SandboxClock, SandboxListing, SandboxOptions
+from adapters.sandbox import Fault, Sandbox, SandboxClock, SandboxListing, SandboxOptions, SandboxOrder
 from adapters.tiki.mapping import (
     ATTR_BARCODE,
     ATTR_BRAND,
@@ -47,6 +47,7 @@ from adapters.tiki.sandbox_categories import detail_body as category_detail_body
 from adapters.tiki.sandbox_categories import list_body as categories_list
 from adapters.tiki.sandbox_categories import required_attributes
 from adapters.tiki.sandbox_oauth import GrantError, TikiGrants
+from adapters.tiki.sandbox_queue import TikiQueues
 
 CREATE_FLOW = ("queuing", "processing", "drafted", "bot_awaiting_approve", "awaiting_approve")
 UPDATE_FLOW = ("queuing", UPDATE_PENDING_STATE)
@@ -118,7 +119,11 @@ class TikiSandbox(Sandbox):
         self.inactive_sellers: set[str] = set()
         self.grants = TikiGrants()
         self.market_prices: dict[tuple[str, str], int] = {}
+        self.queues = TikiQueues(clock=lambda: self.clock.now(), rng=random.Random(0))
         super().__init__(options, clock)
+        self.queues.rng = random.Random(self.options.seed + 104729)
+        self.queues.duplicate_rate = self.options.push_duplicate_rate
+        self.queues.reorder = self.options.push_reorder
         self._ids_rng = random.Random(self.options.seed + 7919)
         self._numbers = itertools.count(1)
 
@@ -440,7 +445,22 @@ class TikiSandbox(Sandbox):
             (f"{v2}/categories", self.list_categories, ["GET"]),
             (f"{v2}/categories/{{category_id:int}}", self.category_detail, ["GET"]),
         ]
-        return [Route(path, wrap(handler), methods=methods) for path, handler, methods in routes]
+        queue_routes: list[BaseRoute] = [Route(p, h, methods=m) for p, h, m in self.queues.routes(self._enter_queue)]
+        return [Route(path, wrap(handler), methods=methods) for path, handler, methods in routes] + queue_routes
+
+    async def _enter_queue(self, request: Request, operation: str) -> str | Response:
+        caller = await self._enter(request, operation, is_write=operation in ("create_queue", "subscribe"))
+        return caller if isinstance(caller, Response) else caller.seller_id
+
+    def on_order_change(self, seller_id: str, lines: list[SandboxOrder]) -> None:
+        """Route an order event to the seller's subscribed queues: created, or its status updated."""
+        if not lines:
+            return
+        first = lines[0]
+        new = all(x.updated_at is None for x in lines)
+        status = "canceled" if first.cancelled else "returned" if first.returned else "queueing"
+        event_type = "ORDER_CREATED_SUCCESSFULLY" if new else "ORDER_STATUS_UPDATED"
+        self.queues.publish(seller_id, event_type, {"order_code": first.order_id, "status": status})
 
     async def list_categories(self, request: Request) -> Response:
         """`GET /integration/v2/categories`: the category list (filters `name`, `parent`, `primary`)."""

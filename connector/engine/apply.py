@@ -358,6 +358,7 @@ class Applier:
                 raise
             except TransientError as exc:
                 if len(remaining) > 1:
+                    self.calls.honour_retry_after(exc)  # the halves wait out the 5xx's Retry-After too
                     raise _SplitBatch(str(exc)) from exc
                 raise
             for sku in list(remaining):

@@ -139,17 +139,17 @@ class CallPolicy:
             self.counts.throttle_waits += 1
             raise
         except TransientError as exc:
-            self._honour_retry_after(exc)
+            self.honour_retry_after(exc)
             raise
 
     async def _unpaced(self, fn: Callable[[], Awaitable[T]], write: bool) -> T:
         try:
             return await fn()
         except TransientError as exc:
-            self._honour_retry_after(exc)
+            self.honour_retry_after(exc)
             raise
 
-    def _honour_retry_after(self, exc: TransientError) -> None:
+    def honour_retry_after(self, exc: TransientError) -> None:
         """A 5xx with Retry-After asks the whole shop to wait, not only this call's retry."""
         if (wait := retry_after_of(exc)) > 0:
             self.limiter.ban(wait)

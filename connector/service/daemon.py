@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -57,6 +58,7 @@ class DaemonOptions:
     concurrency: int = 4
     claim_poll_s: float = 0.5
     catalog_poll_s: float = 1.0
+    feed_poll_s: float = 2.0  # marketplace event queues (Tiki) are pulled this often by the leader
     serve_http: bool = True
     demo_buyers_every_s: float = 0.0  # > 0: demo mode, simulated buyers on every sandbox shop
     log_interval_s: float = 30.0  # a failing loop, job or shop logs at most one line per interval
@@ -95,13 +97,16 @@ class Daemon:
         self.worker = self.rt.worker
         self.metrics = self.rt.metrics
         self.shop_ids = self.rt.shop_ids
-        self.leadership = Leadership(self.rt, catalog_poll_s=self.options.catalog_poll_s)
+        self.leadership = Leadership(
+            self.rt, catalog_poll_s=self.options.catalog_poll_s, feed_poll_s=self.options.feed_poll_s
+        )
         self.workers = Worker(
             self.rt,
             run_shop or engine_run_shop(),
             concurrency=self.options.concurrency,
             claim_poll_s=self.options.claim_poll_s,
         )
+        self.workers.after_sales = functools.partial(self.leadership.nudge, "catalog-watch")
         self._loops: list[asyncio.Task[None]] = []
         self._signals = 0
         self._server: _QuietServer | None = None
@@ -230,6 +235,7 @@ class Daemon:
         await asyncio.gather(*self._loops, return_exceptions=True)
         await self.workers.drain(self.settings.daemon.drain_s)
         await self.leadership.release()
+        await self.leadership.jobs.feeds.close()
         log.info("daemon %s stopped cleanly / đã dừng", self.worker)
 
     # -- HTTP ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from connector.engine.tokens import TokenVault, refresh_shop_tokens
 from connector.reports.delivery import deliver_producer_reports
 from connector.service import housekeeping, ticks
 from connector.service.events import drain_events
+from connector.service.feeds import EventFeeds
 from connector.service.ratelog import RateLimitedLog
 from connector.service.resync import dispatch_requests
 from connector.service.runtime import Runtime
@@ -144,6 +145,11 @@ def plan_jobs(
     return JobPlan(tuple(jobs), tuple(omitted))
 
 
+def feed_job(jobs: LeaderJobs, every_s: float) -> JobSpec:
+    """The job that pulls the marketplaces' event queues every `every_s` seconds."""
+    return JobSpec("event-feeds", IntervalTrigger(seconds=every_s, timezone=UTC), jobs.poll_feeds, _grace(every_s))
+
+
 def _cron_fields(cron: str) -> dict[str, str]:
     minute, hour, day, month, day_of_week = cron.split()
     return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": day_of_week}
@@ -225,6 +231,12 @@ class LeaderJobs:
         self.seat = seat
         self.vault = TokenVault.from_env()
         self.catalog_seen: int | None = None  # catalog change-log position
+        self.feeds = EventFeeds(rt, self.schedule_events)
+
+    async def poll_feeds(self) -> None:
+        """Pull the marketplaces' event queues (leader only); new events become targeted ticks."""
+        if self.seat.lease is not None:
+            await self.feeds.poll()
 
     async def start_watching(self) -> None:
         """Remember where the catalog stands now: the catalog watcher reports changes after this."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from connector.reports.status import read_status
-from connector.service.jobs import LeaderJobs, build_scheduler, plan_jobs
+from connector.service.jobs import LeaderJobs, build_scheduler, feed_job, plan_jobs
 from connector.service.runtime import Runtime
 from connector.service.supervise import supervised
 from connector.store import leases
@@ -22,9 +22,10 @@ log = logging.getLogger("ocop_sync.daemon")
 class Leadership:
     """The leader side of one daemon: the lease loop, the APScheduler it runs while leading, catch-up."""
 
-    def __init__(self, rt: Runtime, *, catalog_poll_s: float) -> None:
+    def __init__(self, rt: Runtime, *, catalog_poll_s: float, feed_poll_s: float = 2.0) -> None:
         self.rt = rt
         self.catalog_poll_s = catalog_poll_s
+        self.feed_poll_s = feed_poll_s
         self.jobs = LeaderJobs(rt, self)
         self.scheduler: AsyncIOScheduler | None = None
         self.omitted_jobs: tuple[str, ...] = ()
@@ -72,6 +73,7 @@ class Leadership:
             now=rt.now(),
             reports=True,
             catalog_poll_s=self.catalog_poll_s,
+            extra=(feed_job(self.jobs, self.feed_poll_s),),
         )
         self.omitted_jobs = plan.omitted
         self.scheduler = build_scheduler(plan, deadline_s=rt.settings.scheduler.job_deadline_s, health=rt.health)
@@ -91,6 +93,19 @@ class Leadership:
         self._lease = None
         self.rt.metrics.leader.set(0)
         self.stop_scheduler()
+
+    def nudge(self, job_id: str) -> None:
+        """Run one scheduled job now instead of at its next interval (no-op when not leading).
+
+        Used after a run moved canonical stock: the catalog watcher then carries the change to
+        the other shops at once rather than up to `catalog_poll_s` later. APScheduler's
+        one-instance rule still holds: a job already running is not started twice.
+        """
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        job = self.scheduler.get_job(job_id)
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
 
     def stop_scheduler(self) -> None:
         """Shut the APScheduler down (without waiting for running jobs)."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Callable
 
 from connector.service import ticks
 from connector.service.collector import Collector
@@ -36,6 +37,7 @@ class Worker:
         self.claim_poll_s = claim_poll_s
         self.running: dict[str, asyncio.Task[None]] = {}
         self.progress: dict[str, str] = {}
+        self.after_sales: Callable[[], None] | None = None  # a run recorded sales: carry them on now
 
     async def loop(self) -> None:
         """Claim due ticks while there is capacity; run each as its own task (supervised: see `supervise`)."""
@@ -145,6 +147,8 @@ class Worker:
                 )
                 summary = await (self.engine_loop.run(run) if self.engine_loop is not None else run)
             outcome, run_id, error = summary.outcome.value, summary.run_id, summary.error
+            if summary.counters.sales_recorded and self.after_sales is not None:
+                self.after_sales()
             rt.metrics.record_run(summary)
             self._log_run(summary, asyncio.get_running_loop().time() - started)
         except TimeoutError:

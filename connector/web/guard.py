@@ -2,7 +2,8 @@
 
 A pure ASGI middleware, so nothing is read before it decides: it resolves the bearer token or
 session cookie (never reading the body), answers 429 to a client over its authentication-failure
-budget, 401 to an anonymous write outside the sign-in forms, 413 to a declared body over the
+budget, 401 to an anonymous write outside the sign-in forms and the marketplace webhooks (which check
+the marketplace's signature themselves), 413 to a declared body over the
 limit, and counts the body as the app streams it, failing with 413 the moment it passes the limit
 (nothing past the limit is buffered). Failed authentications are logged without the token.
 """
@@ -26,6 +27,8 @@ from connector.web.sessions import SESSION_COOKIE
 
 log = logging.getLogger("ocop_sync.web")
 PUBLIC_WRITES = frozenset({("POST", "/login"), ("POST", "/logout")})
+# marketplace callbacks carry no operator token: each route checks the marketplace's own signature
+PUBLIC_WRITE_PREFIXES = ("/webhooks/",)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TRACKED_CLIENTS = 10_000
 
@@ -117,7 +120,7 @@ class Guard:
             if identity.principal is None:
                 log_auth_failure(self.limiter, client, method, path, "unknown, revoked or expired credentials")
         scope.setdefault("state", {})["identity"] = identity
-        if method not in READ_METHODS and identity.principal is None and (method, path) not in PUBLIC_WRITES:
+        if method not in READ_METHODS and identity.principal is None and not _public_write(method, path):
             await _json(send, 401, "missing, unknown or revoked token", {"WWW-Authenticate": "Bearer"})
             return
         declared = headers.get("content-length", "")
@@ -152,6 +155,10 @@ class Guard:
             await self.app(scope, capped_receive, guarded_send)
         if exceeded and not started:
             await _json(send, 413, "request body too large")
+
+
+def _public_write(method: str, path: str) -> bool:
+    return (method, path) in PUBLIC_WRITES or (method == "POST" and path.startswith(PUBLIC_WRITE_PREFIXES))
 
 
 def _credentials(headers: dict[str, str]) -> tuple[str, str]:

@@ -6,10 +6,12 @@ Each test serves golden files (`golden/tiki/`, sources in `golden/SOURCES.md`) t
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from golden_kit import Replay, Route, first_page_only, golden
 from pydantic import SecretStr
@@ -228,3 +230,42 @@ def test_the_v1_order_detail_reads_like_a_list_row() -> None:
     assert [(item.id, item.quantity, item.seller_sku, item.tiki_product_id) for item in order.items] == [
         ("25203463", 1, "", 2050232)
     ]
+
+
+# -- event queue ------------------------------------------------------------------------------
+
+QUEUES = "/integration/v1/queues"
+QUEUE = "5a84289f-ed78-4285-9670-9a34508fb4a7"
+
+
+def _queues(request: httpx.Request) -> tuple[int, Any]:
+    """The published list for GET; the published created queue for POST."""
+    return (200, golden(TK, "queue_create.json")) if request.method == "POST" else (200, golden(TK, "queues_list.json"))
+
+
+def _subscriptions(request: httpx.Request) -> tuple[int, Any]:
+    """None yet for GET [I]; the published subscription for POST."""
+    return (200, golden(TK, "subscription_create.json")) if request.method == "POST" else (200, [])
+
+
+async def test_event_queue_is_created_subscribed_pulled_and_acknowledged(tiki: Build) -> None:
+    rig = tiki(
+        {
+            QUEUES: _queues,
+            f"{QUEUES}/{QUEUE}/subscriptions": _subscriptions,
+            f"{QUEUES}/{QUEUE}/events/pull": (200, golden(TK, "events_pull.assumed.json")),
+            f"{QUEUES}/{QUEUE}/events/ack": (200, {}),
+        }
+    )
+    batch = await rig.adapter.pull_events()
+    assert [(e.message_id, e.event_type, e.skus) for e in batch.events] == [
+        ("tiki:evt-00000001", "ORDER_CREATED_SUCCESSFULLY", ()),  # an order: pull orders, no listing read
+        ("tiki:evt-00000002", "PRODUCT_PRICE_UPDATED", ("xyz_abc",)),
+    ]
+    await rig.adapter.ack_events(batch)
+    posted = [(r.method, r.url.path) for r in rig.replay.calls if r.method == "POST"]
+    assert posted[1] == ("POST", QUEUES)  # our queue ("ocop-sync") was not in the published list: created
+    assert [p for _, p in posted].count(f"{QUEUES}/{QUEUE}/subscriptions") == 3
+    ack = rig.replay.calls[-1]
+    assert ack.url.path.endswith("/events/ack") and json.loads(ack.content) == {"ack_id": batch.ack_id}
+    assert batch.ack_id == "7d3c6a0e-2f4b-4c1e-9a55-0b8f2e1d4c33"

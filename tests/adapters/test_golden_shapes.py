@@ -193,6 +193,11 @@ TIKI_RULES: dict[str, Rules] = {
     "errors": Rules(required=("errors",)),
     "categories": Rules(),
     "category": Rules(required=("id", "attributes[].code", "attributes[].is_required")),
+    "queues": Rules(required=()),
+    "queue": Rules(required=("code", "name", "status")),
+    "subscription": Rules(required=("code", "active", "event_type", "sid")),
+    # the payload's fields depend on the event type (the event-type page lists them per type)
+    "events": Rules(open=frozenset({"events[].payload"}), required=("ack_id", "events")),
 }
 
 
@@ -211,9 +216,12 @@ async def test_tiki_sandbox_replies_have_the_published_structure() -> None:
         await adapter.update_content(listing.ref, draft("TK-A").content)
         await adapter.set_price_stock([PriceStockUpdate(ref=listing.ref, price_vnd=99_000, stock=7)])
         await adapter.set_active([listing.ref], active=True)
+        await adapter.pull_events()  # the event queue: created and subscribed, nothing yet
         sandbox.simulate_buyers(SELLER, 2)
         [page async for page in adapter.list_orders()]
+        await adapter.ack_events(await adapter.pull_events())
         headers = {"Authorization": f"Bearer {sandbox.issue_token(SELLER)}"}
+        await http.get("/integration/v1/queues", headers=headers)
         product_id = listing.ref.external_id
         await http.get(f"/integration/v2/products/{product_id}", headers=headers)
         await http.put(
@@ -246,6 +254,10 @@ async def test_tiki_sandbox_replies_have_the_published_structure() -> None:
         ("categories", recorder.bodies("/integration/v2/categories"), ["categories.v1.json"]),
         ("category", recorder.bodies("/integration/v2/categories/4392"), ["category_detail.v1.json"]),
         ("errors", recorder.bodies("/integration/v2/categories/99", status=404), ["error.category_not_found.json"]),
+        ("queues", recorder.bodies("/integration/v1/queues", method="GET"), ["queues_list.json"]),
+        ("queue", recorder.bodies("/integration/v1/queues", method="POST"), ["queue_create.json"]),
+        ("subscription", recorder.bodies("/subscriptions", method="POST"), ["subscription_create.json"]),
+        ("events", recorder.bodies("/events/pull"), ["events_pull.assumed.json"]),
     ]
     found: list[str] = []
     for operation, replies, files in checks:

@@ -125,8 +125,8 @@ def test_item_status_and_weights() -> None:
     assert (kilograms(650), kilograms(1000), kilograms(0), grams("0.65"), grams(None)) == ("0.65", "1", "0", 650, 0)
 
 
-def test_order_items_aggregate_into_lines_per_sku_and_cancelled_state() -> None:
-    """Lazada order items are single units; lines count them and flag cancelled ones."""
+def test_each_order_item_is_its_own_line_so_a_partial_cancel_names_its_units() -> None:
+    """Lazada order items are single units; each is a line of 1 under its own lifelong order_item_id."""
     order = LzOrder(order_id=900, created_at="2024-01-01 10:00:00 +0700")
     items = [
         LzOrderItem(order_item_id=11, order_id=900, sku="A", status="pending"),
@@ -136,8 +136,9 @@ def test_order_items_aggregate_into_lines_per_sku_and_cancelled_state() -> None:
     ]
     lines = order_lines(order, items)
     assert [(x.seller_sku, x.line_id, x.quantity, x.cancelled) for x in lines] == [
-        ("A", "11", 2, False),
+        ("A", "11", 1, False),
         ("A", "12", 1, True),
+        ("A", "11001", 1, False),
         ("B", "13", 1, False),
     ]
     assert lines[0].created_at == datetime(2024, 1, 1, 3, 0, tzinfo=UTC)

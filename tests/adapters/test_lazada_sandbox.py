@@ -502,19 +502,18 @@ async def test_deactivate_needs_item_id_and_reactivate_goes_through_update(rig: 
 
 
 async def test_orders_map_units_to_lines_and_flag_cancellations(rig: Rig) -> None:
-    """Orders come back as lines with quantities; a cancelled order's line is flagged."""
+    """Each unit comes back as its own line (the first keeps the line's id); a partial cancel flags only its units."""
     rig.seed(2)
     store, clock = rig.sandbox.store, rig.sandbox.clock
     kept = store.place_order(SELLER, "LZ-0000", 3, clock.now())
     gone = store.place_order(SELLER, "LZ-0001", 1, clock.now())
     gone.cancelled = True
-    lines = {x.order_id: x async for page in rig.adapter.list_orders() for x in page.lines}
-    assert (lines[kept.order_id].quantity, lines[kept.order_id].cancelled, lines[kept.order_id].line_id) == (
-        3,
-        False,
-        kept.line_id,
-    )
-    assert lines[gone.order_id].cancelled is True
+    rig.sandbox.change_order(SELLER, kept.order_id, "cancel", quantity=1)
+    lines = [x async for page in rig.adapter.list_orders() for x in page.lines]
+    mine = [x for x in lines if x.order_id == kept.order_id]
+    assert [x.quantity for x in mine] == [1, 1, 1] and mine[0].line_id == kept.line_id
+    assert sum(x.cancelled for x in mine) == 1 and len({x.line_id for x in mine}) == 3
+    assert [x.cancelled for x in lines if x.order_id == gone.order_id] == [True]
 
 
 # -- over a real socket -----------------------------------------------------------------------

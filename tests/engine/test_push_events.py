@@ -81,7 +81,9 @@ async def _post(app: FastAPI, url: str, body: bytes, headers: dict[str, str]) ->
         return await client.post(url, content=body, headers=headers)
 
 
-async def test_a_tampered_signature_is_401_and_nothing_is_scheduled(build_ctx: BuildCtx) -> None:
+async def test_a_tampered_signature_is_401_and_nothing_is_scheduled_through_the_daemons_app(
+    build_ctx: BuildCtx,
+) -> None:
     ctx = build_ctx(catalog_size=2)
     app = Daemon(ctx, options=DaemonOptions(serve_http=False)).build_app()  # the daemon exposes the route
     body, headers = _signed(_message(ctx))
@@ -91,6 +93,10 @@ async def test_a_tampered_signature_is_401_and_nothing_is_scheduled(build_ctx: B
     assert (await _post(app, URL, body, wrong_key)).status_code == 401
     assert (await _post(app, URL, body, {})).status_code == 401
     assert _events(ctx) == 0 and _ticks(ctx) == []
+    # the operator API's token gate lets a marketplace callback through to its signature check
+    good = await _post(app, URL, body, headers)
+    assert (good.status_code, good.json()) == (200, {"status": "scheduled"})
+    assert _events(ctx) == 1
 
 
 async def test_a_push_schedules_one_targeted_tick_and_replays_change_nothing(build_ctx: BuildCtx) -> None:

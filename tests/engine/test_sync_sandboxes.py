@@ -111,12 +111,6 @@ async def test_converges_under_faults_with_no_duplicate_create(build_ctx: BuildC
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine now bans the shop for a 5xx's Retry-After (Voso: 0 early requests, was some), but on"
-    " Tiki 10 requests still follow a 5xx within 3 ms: a 5xx handled inside the adapter never reaches the"
-    " engine's limiter; see docs/testing.md",
-)
 async def test_no_request_inside_the_retry_after_of_a_5xx(build_ctx: BuildCtx) -> None:
     ctx = build_ctx(faults=FAULTS, catalog_size=14)
     await converge(ctx, runs=12)
@@ -135,7 +129,8 @@ async def test_a_sale_lowers_stock_on_every_other_marketplace_in_the_next_run(bu
     start_stock = before.stock
     boxes[selling].store.place_order(seller(selling), sku, 3, boxes[selling].clock.now())
     summaries = {s.shop_id: s for s in await sync_shops(ctx)}
-    assert summaries[shop_id(selling)].counters.sales_recorded == 1
+    # one order line, or one line per unit where each unit is an order item (Lazada)
+    assert summaries[shop_id(selling)].counters.sales_recorded == (3 if selling == "lazada" else 1)
     assert summaries[shop_id(selling)].counters.writes == 0  # the marketplace already lowered its own listing
     for marketplace, sandbox in boxes.items():
         item = sandbox.store.find(seller(marketplace), sku)

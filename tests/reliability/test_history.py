@@ -141,7 +141,7 @@ class History:
     faults: list[str] = field(default_factory=list)
     edits: int = 0
     imported: int = 0
-    orders: set[tuple[str, str, str]] = field(default_factory=set)  # (seller, order id, line id)
+    orders: dict[tuple[str, str], int] = field(default_factory=dict)  # (seller, order id) -> units bought
     violations: list[str] = field(default_factory=list)
 
 
@@ -247,7 +247,7 @@ def _buyer(rng: random.Random, served: dict[str, str], sellers: dict[str, str], 
             body = {"seller_id": seller, "seller_sku": rng.choice(live), "quantity": rng.randint(1, 2)}
             reply = http.post(f"{served[marketplace]}/_sandbox/orders", json=body)
             if reply.status_code == 200:
-                h.orders.add((seller, str(reply.json()["order_id"]), str(reply.json()["line_id"])))
+                h.orders[(seller, str(reply.json()["order_id"]))] = int(reply.json()["quantity"])
 
 
 def _fence_for(ctx: AppContext, lease: leases.Lease) -> Any:
@@ -287,13 +287,18 @@ def _check(ctx: AppContext, boxes: dict[str, Sandbox], history: History) -> None
             v.append(f"{shop.id}: {len(wrong)} catalog change(s) not visible, e.g. {wrong[:3]}")
     with Session(ctx.engine) as session:
         sellers = {s.id: s.seller_id for s in ctx.settings.shops}
-        sales = [(sellers[r.shop_id], r.order_id, r.line_id) for r in session.exec(select(SaleRow))]
+        rows = list(session.exec(select(SaleRow)))
         runs = list(session.exec(select(SyncRunRow)))
+    sales = [(sellers[r.shop_id], r.order_id, r.line_id) for r in rows]
     if len(sales) != len(set(sales)):
         v.append(f"{len(sales) - len(set(sales))} sale line(s) counted twice")
-    if set(sales) != history.orders:
-        missing, unknown = len(history.orders - set(sales)), len(set(sales) - history.orders)
-        v.append(f"sales: {missing} order line(s) never counted, {unknown} unknown")
+    counted: dict[tuple[str, str], int] = {}  # units per order (a Lazada order item is one unit, one line)
+    for r in rows:
+        counted[(sellers[r.shop_id], r.order_id)] = counted.get((sellers[r.shop_id], r.order_id), 0) + r.quantity
+    if counted != history.orders:
+        missing = sum(1 for k, q in history.orders.items() if counted.get(k) != q)
+        unknown = len(set(counted) - set(history.orders))
+        v.append(f"sales: {missing} order(s) not counted unit for unit, {unknown} unknown")
     running = [r.id for r in runs if r.outcome == "running"]
     if running:
         v.append(f"{len(running)} run(s) left running: {running[:5]}")

@@ -1,12 +1,14 @@
 """A stateful property test of the order lifecycle on the stock ledger.
 
-Hypothesis draws buyers' sales, cancellations and returns on one SKU, and reads of the
-marketplace's order list that may repeat, overlap, reorder or duplicate lines (re-reads,
-overlapping windows, duplicated events). Invariants after every step: stock never negative;
-stock equals the opening stock plus every ledger movement (every movement counted); each
-line has at most one sale and at most one give-back, and a give-back returns exactly what
-the sale took; after a full read every counted cancelled line (and returned line, with
-restock_on_return = "received") has been given back.
+Hypothesis draws buyers' sales, cancellations and returns on one SKU (whole lines, and
+Lazada orders whose units a buyer cancels a few at a time, mapped to lines by the Lazada
+adapter's `order_lines`), and reads of the marketplace's order list that may repeat,
+overlap, reorder or duplicate lines (re-reads, overlapping windows, duplicated events).
+Invariants after every step: stock never negative; stock equals the opening stock plus
+every ledger movement (every movement counted); each line has at most one sale and at most
+one give-back, and a give-back returns exactly what the sale took; after a full read every
+counted cancelled line (and returned line, with restock_on_return = "received") has been
+given back.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlmodel import Session, delete, select
 
+from adapters.lazada.mapping import LzOrder, LzOrderItem, order_lines
 from connector.catalog.store import upsert_catalog
 from connector.engine.sales import SalesPolicy, SalesResult, record_lines
 from connector.store import make_engine, session_scope, upgrade
@@ -53,7 +56,8 @@ class LedgerMachine(RuleBasedStateMachine):
             session.add(ShopRow(id=SHOP, marketplace="lazada", seller_id="S"))
             upsert_catalog(session, PRODUCERS, [PRODUCTS[0].model_copy(update={"stock": self.opening})], T0)
         self.ids = itertools.count(1)
-        self.orders: dict[str, OrderLine] = {}
+        self.orders: dict[tuple[str, str], OrderLine] = {}  # by (order, line)
+        self.lazada: dict[str, tuple[datetime, list[LzOrderItem]]] = {}  # unit items by order
         self.ticks = itertools.count(1)
         self.policy = SalesPolicy(restock_on_return="received")
 
@@ -68,34 +72,78 @@ class LedgerMachine(RuleBasedStateMachine):
     def sale(self, quantity: int) -> None:
         order_id = str(next(self.ids))
         now = self._now()
-        self.orders[order_id] = OrderLine(
+        self.orders[(order_id, f"L{order_id}")] = OrderLine(
             order_id=order_id, line_id=f"L{order_id}", seller_sku=SKU, quantity=quantity, created_at=now, updated_at=now
         )
+
+    def _lazada_lines(self, order_id: str, updated: datetime) -> None:
+        created, items = self.lazada[order_id]
+        order = LzOrder(order_id=order_id, created_at=created.isoformat(), updated_at=updated.isoformat())
+        for line in order_lines(order, items):
+            self.orders[(order_id, line.line_id)] = line
+
+    @rule(quantity=st.integers(1, 4))
+    def lazada_sale(self, quantity: int) -> None:
+        """A Lazada order of `quantity` units of the SKU (one order item per unit)."""
+        order_id = str(9_000_000 + next(self.ids))
+        items = [
+            LzOrderItem(order_item_id=f"{order_id}{unit:03d}", order_id=order_id, sku=SKU, status="pending")
+            for unit in range(quantity)
+        ]
+        now = self._now()
+        self.lazada[order_id] = (now, items)
+        self._lazada_lines(order_id, now)
+
+    @precondition(lambda self: bool(self.lazada))
+    @rule(data=st.data(), units=st.integers(1, 3))
+    def lazada_partial_cancel(self, data: st.DataObject, units: int) -> None:
+        """The buyer cancels `units` more units of a Lazada order (a partial cancel while any stay open)."""
+        order_id = data.draw(st.sampled_from(sorted(self.lazada)))
+        _, items = self.lazada[order_id]
+        open_units = [i for i, item in enumerate(items) if item.status == "pending"]
+        for i in open_units[:units]:
+            items[i] = items[i].model_copy(update={"status": "canceled"})
+        self._lazada_lines(order_id, self._now())
 
     @precondition(lambda self: bool(self.orders))
     @rule(data=st.data(), kind=st.sampled_from(["cancel", "return"]))
     def buyer_changes(self, data: st.DataObject, kind: str) -> None:
-        order_id = data.draw(st.sampled_from(sorted(self.orders)))
-        line = self.orders[order_id]
+        key = data.draw(st.sampled_from(sorted(self.orders)))
+        line = self.orders[key]
         change = {"cancelled": True} if kind == "cancel" else {"returned": True}
-        self.orders[order_id] = line.model_copy(update={**change, "updated_at": self._now()})
+        self.orders[key] = line.model_copy(update={**change, "updated_at": self._now()})
 
     @precondition(lambda self: bool(self.orders))
     @rule(data=st.data())
     def messy_read(self, data: st.DataObject) -> None:
         """A window, an overlapping re-read or a duplicated event: any lines, any order, repeats allowed."""
         lines = data.draw(st.lists(st.sampled_from(sorted(self.orders)), max_size=8))
-        self._read([self.orders[o] for o in lines])
+        self._read([self.orders[key] for key in lines])
 
     @rule()
     def full_read(self) -> None:
         self._read(list(self.orders.values()))
         with Session(ENGINE) as session:
-            sales = {s.order_id: s for s in session.exec(select(SaleRow)).all()}
-            restored = {m.order_id for m in session.exec(select(StockMoveRow)).all() if m.kind in ("cancel", "return")}
-        for order_id, line in self.orders.items():
-            if order_id in sales and (line.cancelled or line.returned):
-                assert order_id in restored, (order_id, line)
+            sales = {(s.order_id, s.line_id) for s in session.exec(select(SaleRow)).all()}
+            restored = {
+                (m.order_id, m.line_id)
+                for m in session.exec(select(StockMoveRow)).all()
+                if m.kind in ("cancel", "return")
+            }
+        for key, line in self.orders.items():
+            if key in sales and (line.cancelled or line.returned):
+                assert key in restored, (key, line)
+        with Session(ENGINE) as session:
+            moves = session.exec(select(StockMoveRow).where(StockMoveRow.kind.in_(("sale", "cancel", "return")))).all()  # type: ignore[attr-defined]
+        kept: dict[str, int] = {}  # stock an order still holds
+        for move in moves:
+            assert move.order_id is not None
+            kept[move.order_id] = kept.get(move.order_id, 0) - move.delta
+        for order_id, held in kept.items():
+            still_open = sum(
+                x.quantity for (o, _), x in self.orders.items() if o == order_id and not (x.cancelled or x.returned)
+            )
+            assert held <= still_open, (order_id, held, still_open)  # a cancelled unit is never kept
 
     @invariant()
     def stock_is_explained_by_the_ledger(self) -> None:
@@ -105,10 +153,10 @@ class LedgerMachine(RuleBasedStateMachine):
             sales = session.exec(select(SaleRow)).all()
         assert product is not None and product.stock >= 0
         assert product.stock == sum(m.delta for m in moves)  # the import of the opening stock is a movement too
-        per_line: dict[str | None, list[StockMoveRow]] = {}
+        per_line: dict[tuple[str, str | None], list[StockMoveRow]] = {}
         for move in moves:
             if move.order_id is not None:
-                per_line.setdefault(move.order_id, []).append(move)
+                per_line.setdefault((move.order_id, move.line_id), []).append(move)
         for line_moves in per_line.values():
             kinds = [m.kind for m in line_moves]
             assert kinds.count("sale") == 1, kinds
@@ -116,7 +164,7 @@ class LedgerMachine(RuleBasedStateMachine):
             if len(line_moves) == 2:
                 assert line_moves[1].delta == -line_moves[0].delta
         for sale in sales:
-            line = self.orders[sale.order_id]
+            line = self.orders[(sale.order_id, sale.line_id)]
             assert sale.applied_quantity <= line.quantity
 
 
