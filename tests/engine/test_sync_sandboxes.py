@@ -111,12 +111,6 @@ async def test_converges_under_faults_with_no_duplicate_create(build_ctx: BuildC
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine now bans the shop for a 5xx's Retry-After (Voso: 0 early requests, was some), but on"
-    " Tiki 10 requests still follow a 5xx within 3 ms: a 5xx handled inside the adapter never reaches the"
-    " engine's limiter; see docs/testing.md",
-)
 async def test_no_request_inside_the_retry_after_of_a_5xx(build_ctx: BuildCtx) -> None:
     ctx = build_ctx(faults=FAULTS, catalog_size=14)
     await converge(ctx, runs=12)
