@@ -4,14 +4,27 @@ backs off and honours every ban (zero throttle violations), on one fake clock fo
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from contract_kit import MakeHarness
-from test_one_request_one_token import FakeClock
 
+from adapters.sandbox import SandboxClock
 from connector.engine.observe import read_listings
 from connector.engine.ratelimit import ShopLimiter
 from connector.engine.retry import CallPolicy
 from connector.settings import RetrySettings
+
+
+class FakeClock(SandboxClock):
+    """Sandbox time that stands still until `advance`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._start = datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        """The start plus every advance so far."""
+        return self._start + self._offset
 
 
 async def test_a_ceiling_above_the_limit_is_throttled_backs_off_and_never_violates_a_ban(
