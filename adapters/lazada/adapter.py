@@ -288,6 +288,11 @@ class LazadaAdapter:
     # -- reads --------------------------------------------------------------------------------
 
     async def _products(self, params: dict[str, str], operation: str) -> tuple[list[LzProduct], str]:
+        products, _, request_id = await self._products_total(params, operation)
+        return products, request_id
+
+    async def _products_total(self, params: dict[str, str], operation: str) -> tuple[list[LzProduct], int, str]:
+        """One /products/get page, the number of products matching its filters, and the request id."""
         reply = await self._call("/products/get", params, operation=operation)
         data = reply.parse(LzProductsEnvelope, operation).data
         if data.products is None:
@@ -299,8 +304,8 @@ class LazadaAdapter:
                     operation=operation,
                     request_id=reply.request_id,
                 )
-            return [], reply.request_id
-        return data.products, reply.request_id
+            return [], data.total_products, reply.request_id
+        return data.products, data.total_products, reply.request_id
 
     def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
         """Yield the shop's listings updated at or after `since` (all when None), scrolled by update time."""
@@ -309,8 +314,8 @@ class LazadaAdapter:
     def listing_read(self, since: datetime | None = None, partitions: int = 1) -> ListingRead:
         """A resumable read: the update-time scroll, split into up to `partitions` time windows."""
 
-        async def fetch(params: dict[str, str]) -> tuple[list[LzProduct], str]:
-            return await self._products(params, "list_listings")
+        async def fetch(params: dict[str, str]) -> tuple[list[LzProduct], int, str]:
+            return await self._products_total(params, "list_listings")
 
         return LazadaRead(
             fetch,

@@ -2,7 +2,9 @@
 
 Lazada's `/products/get` is scrolled by update time (`scroll.Scroll`), so one scroll is a
 chain: each page's request depends on the page before. To read side by side, the read splits
-the time range into windows once the first page has shown where the shop's update times start:
+the time range into windows once the first page has shown where the shop's update times start
+and how many products follow (at least `PAGES_PER_WINDOW` pages per window, so a short read stays
+one scroll):
 window j asks `update_after = b_j`, `update_before = b_(j+1)` (both to the second and
 inclusive, so the windows overlap on the boundary instant and never leave a gap; a listing
 seen twice is merged by seller SKU). The last window is open-ended and is read to its end
@@ -23,7 +25,8 @@ from schemas.listing import Listing, ListingsPage, PagePosition
 
 __all__ = ["LazadaRead"]
 
-Fetch = Callable[[dict[str, str]], Awaitable[tuple[list[LzProduct], str]]]
+Fetch = Callable[[dict[str, str]], Awaitable[tuple[list[LzProduct], int, str]]]
+PAGES_PER_WINDOW = 8  # fewer pages than this per window and the windows' short last pages cost more than they save
 
 
 @dataclass
@@ -70,14 +73,14 @@ class LazadaRead:
         if window.before_s is not None:
             params["update_before"] = iso_filter(window.before_s)
         params["offset"] = str(offset)
-        products, request_id = await self.fetch(params)
+        products, total, request_id = await self.fetch(params)
         # From here on nothing awaits: the read's state changes only once the page arrived.
         fresh = set(scroll.absorb(offset, [(str(p.item_id), p.updated_ms) for p in products]))
         window.steps += 1
         listings = tuple(x for p in products if str(p.item_id) in fresh for x in self.to_listings(p))
         follow = [] if scroll.done else [at.partition]
         if not self.split and not scroll.done:
-            follow += self._open_windows()
+            follow += self._open_windows(total - len(products))
         follow = self._after(at.partition, follow)
         return ListingsPage(
             listings=listings,
@@ -86,11 +89,12 @@ class LazadaRead:
             follow=tuple(self._position(i) for i in follow),
         )
 
-    def _open_windows(self) -> list[int]:
-        """Cut what follows the first page into windows; return the indexes of the new ones."""
+    def _open_windows(self, left: int) -> list[int]:
+        """Cut what follows the first page (`left` products) into windows; return the indexes of the new ones."""
         self.split = True
         first = self.windows[0]
-        bounds = split_seconds(first.scroll.since_s, self.now_s() + 1, self.partitions)
+        parts = min(self.partitions, left // (self.limit * PAGES_PER_WINDOW))
+        bounds = split_seconds(first.scroll.since_s, self.now_s() + 1, parts)
         if len(bounds) < 2:
             return []
         first.before_s = bounds[1]
