@@ -14,12 +14,14 @@ is asked again as it was.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from adapters.errors import Rejected
-from adapters.tiki.details import oldest_created
+from adapters.tiki.client import MARKETPLACE
+from adapters.tiki.details import ProductDetails, oldest_created
 from adapters.tiki.mapping import (
     SCANNED_REQUEST_STATES,
     UPDATE_REJECTED_STATE,
@@ -27,13 +29,36 @@ from adapters.tiki.mapping import (
     listing_of_request,
     newest_requests,
 )
-from adapters.tiki.replies import RequestRow
+from adapters.tiki.replies import ProductRow, ProductsPage, RequestRow
 from schemas.listing import Listing, ListingsPage, PagePosition
 
-if TYPE_CHECKING:
-    from adapters.tiki.adapter import TikiAdapter
+__all__ = ["TikiRead", "TikiSource"]
 
-__all__ = ["TikiRead"]
+
+class TikiSource(Protocol):
+    """What a read needs of the adapter (`TikiAdapter`): single requests and its settings."""
+
+    @property
+    def page_size(self) -> int: ...
+
+    @property
+    def deep_paging_cap(self) -> int: ...
+
+    @property
+    def categories(self) -> Mapping[int, int]: ...
+
+    @property
+    def details(self) -> ProductDetails: ...
+
+    async def _requests_page(self, state: str, page: int, since: datetime | None) -> tuple[list[RequestRow], int]: ...
+
+    async def _requests_for(self, seller_sku: str) -> list[RequestRow]: ...
+
+    async def _product_page(
+        self, page: int, created_to: str | None, since: datetime | None
+    ) -> tuple[ProductsPage, str]: ...
+
+    async def _product_for(self, seller_sku: str) -> tuple[ProductRow | None, str]: ...
 
 
 @dataclass
@@ -46,7 +71,7 @@ class _Segment:
 class TikiRead:
     """One read of a Tiki shop's listings (all, or those updated since `since`)."""
 
-    def __init__(self, adapter: TikiAdapter, since: datetime | None, partitions: int) -> None:
+    def __init__(self, adapter: TikiSource, since: datetime | None, partitions: int) -> None:
         self.adapter, self.since = adapter, since
         self.chain = partitions <= 1
         self.scan_rows: list[RequestRow] = []
@@ -129,7 +154,7 @@ class TikiRead:
         if oldest is not None and oldest == segment.created_to:
             raise Rejected(
                 "more than the deep-paging cap of products share one created_at second",
-                marketplace=self.adapter.name,
+                marketplace=MARKETPLACE,
                 operation="list_products",
             )
         # The page answered: from here on the read's state changes, nothing awaits.
