@@ -19,6 +19,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from adapters.errors import ConfigError, ResponseShapeError
+from adapters.paging import ListingRead
 from schemas.listing import (
     CreateResult,
     EventBatch,
@@ -100,6 +101,14 @@ class MarketplaceAdapter(Protocol):
 
     def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
         """Yield pages of the shop's listings, all of them or those updated since `since`."""
+        ...
+
+    def listing_read(self, since: datetime | None = None, partitions: int = 1) -> ListingRead:
+        """A resumable read of the shop's listings (all, or those updated since `since`).
+
+        `partitions` > 1 allows the read to split a scroll that must be read one page after
+        another into up to that many independent time windows (`adapters.paging`).
+        """
         ...
 
     async def get_listing(self, seller_sku: str) -> Listing | None:

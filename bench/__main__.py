@@ -5,12 +5,13 @@ cost-model and rate-limit floors and a naive per-SKU baseline measured in the sa
 (b) a zero-change incremental run, (c) propagation with the daemon running, (d) planning
 100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (h) the oversell window (a Lazada sale
 until Tiki and Voso show it) with pushes on and with polling only, (i) a big import with the daemon running,
-(j) /healthz latency during a full sync, (k) the history check (bench/history.py) over several seeds.
+(j) /healthz latency during a full sync, (k) the history check (bench/history.py) over several seeds,
+(f) the full resync of (a) under 2 % transient faults (bench/faults.py).
 
 Knobs for development only (the defaults are the specified sizes, and results.json records
-what was used): OCOP_BENCH_ONLY=a,c,... runs some scenarios, OCOP_BENCH_PROFILE=1 adds a
-cProfile of the engine to (a), OCOP_BENCH_OUT names the results file. ``--skip-postgres``
-skips (e) on purpose; without it an unreachable PostgreSQL fails the bench.
+what was used): OCOP_BENCH_ONLY=a,c,... runs some scenarios, OCOP_BENCH_SKUS scales (a), (e)
+and (f) down, OCOP_BENCH_PROFILE=1 adds a cProfile of the engine to (a), OCOP_BENCH_OUT names
+the results file. ``--skip-postgres`` skips (e) on purpose; without it an unreachable PostgreSQL fails the bench.
 
 Judged figures count only when the run converged (`bench.resync.settle`): FAIL otherwise.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, format_table, write_results
+from bench.faults import scenario_f
 from bench.healthz import scenario_healthz
 from bench.history import scenario_history
 from bench.resync import (
@@ -47,7 +49,7 @@ from bench.resync import (
     unconverged,
 )
 
-SKUS = 10_000
+SKUS = int(os.environ.get("OCOP_BENCH_SKUS", "10000"))
 NAIVE_SAMPLE = 300
 PROPAGATION_SKUS = 500
 PLAN_SKUS = 100_000
@@ -162,7 +164,7 @@ def scenario_h(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
 
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,h,i,j,k").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,f,h,i,j,k").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -185,6 +187,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e", "--skip-postgres" in sys.argv[1:])),
+            ("f", lambda: scenario_f(tmp / "f", SKUS, details["a"]["seconds"] if "a" in details else None)),
             ("h", lambda: scenario_h(tmp / "h")),
             ("i", lambda: scenario_big_import(tmp / "i")),
             ("j", lambda: scenario_healthz(tmp / "j")),
@@ -225,7 +228,7 @@ def main() -> int:
 
 def _breakdown(details: dict[str, Any]) -> str:
     lines: list[str] = []
-    for key in ("a", "e"):
+    for key in ("a", "e", "f"):
         full = details.get(key)
         if not full:
             continue

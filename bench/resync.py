@@ -125,8 +125,12 @@ def bed(
     missing: float = 0.005,
     seed: int = 7,
     settings: dict[str, dict[str, Any]] | None = None,
+    faults: FaultSpec | None = None,
 ) -> Iterator[Bed]:
-    """Seed the catalog into `db_url` and the marketplaces from it, serve them, and yield the world."""
+    """Seed the catalog into `db_url` and the marketplaces from it, serve them, and yield the world.
+
+    `faults` (default: none, 50 ms latency) is what every sandbox injects once seeded.
+    """
     tmp.mkdir(parents=True, exist_ok=True)
     engine = make_engine(db_url)
     upgrade(engine)
@@ -141,6 +145,9 @@ def bed(
         for s in unplaced
     }
     engine.dispose()
+    if faults is not None:
+        for box in boxes.values():
+            box.faults.set_spec(faults)
     with serve(boxes) as served:
         placed = tuple(s.model_copy(update={"base_url": served.urls[s.marketplace]}) for s in unplaced)
         settings_file = tmp / "settings.toml"

@@ -72,7 +72,11 @@ class SyncSettings(BaseModel):
 
     max_deactivate_ratio: float = Field(default=0.2, ge=0, le=1)
     cert_warning_days: int = Field(default=60, ge=0)
-    rate_limit_share: float = Field(default=0.8, gt=0, le=1)
+    rate_limit_share: float = Field(default=0.8, gt=0, le=1, description="start rate, share of the published limit")
+    rate_limit_max_share: float = Field(
+        default=0.9, gt=0, le=1, description="the adaptive rate's ceiling, share of the published limit"
+    )
+    read_concurrency: int = Field(default=6, ge=1, le=32, description="listing pages read side by side per shop")
     action_lease_s: float = Field(default=120.0, gt=0)
     reassert_after_s: float = Field(default=6 * 3600.0, gt=0)
     # how old the cached marketplace category tree and required attributes may get before a run re-reads them

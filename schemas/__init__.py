@@ -26,6 +26,7 @@ from schemas.listing import (
     ListingStatus,
     OrderLine,
     OrdersPage,
+    PagePosition,
     PriceStockUpdate,
     QcStatus,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "OcopCertificate",
     "OrderLine",
     "OrdersPage",
+    "PagePosition",
     "Plan",
     "PriceStockUpdate",
     "Producer",

@@ -92,14 +92,37 @@ class Listing(BaseModel):
         return self.ref.seller_sku
 
 
+class PagePosition(BaseModel):
+    """Where one page of a listing read stands: a page number, an offset, a cursor or a time window.
+
+    Opaque to the engine, which only hands it back to the read that made it: reading the page
+    at a position again (after a transient failure) asks for the same page, never the first.
+    Positions of different `partition`s (e.g. time windows) are independent of each other.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = Field(description="page, offset, cursor, window, scan or tail")
+    at: str = Field(description="the position itself, printable (unique within one read)")
+    partition: int = Field(default=0, ge=0, description="the independent part of the read it belongs to")
+
+
 class ListingsPage(BaseModel):
-    """One page of listings plus the cursor for the next one (None when done)."""
+    """One page of listings plus what may be read next.
+
+    `follow` lists the positions this page made known (page 1 of a numbered listing knows every
+    other page; a scroll's page knows the next one); the engine may read them side by side.
+    `next_cursor` is the printable position of the next page in a one-after-another read
+    (None when done).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     listings: tuple[Listing, ...]
     next_cursor: str | None = None
     request_id: str = ""
+    position: PagePosition | None = None
+    follow: tuple[PagePosition, ...] = ()
 
 
 class PriceStockUpdate(BaseModel):

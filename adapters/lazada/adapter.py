@@ -59,7 +59,8 @@ from adapters.lazada.mapping import (
     seller_sku_list,
     update_payload,
 )
-from adapters.lazada.scroll import Scroll
+from adapters.lazada.reads import LazadaRead
+from adapters.paging import ListingRead, pages_in_order
 from schemas.listing import (
     CreateResult,
     ItemOutcome,
@@ -287,6 +288,11 @@ class LazadaAdapter:
     # -- reads --------------------------------------------------------------------------------
 
     async def _products(self, params: dict[str, str], operation: str) -> tuple[list[LzProduct], str]:
+        products, _, request_id = await self._products_total(params, operation)
+        return products, request_id
+
+    async def _products_total(self, params: dict[str, str], operation: str) -> tuple[list[LzProduct], int, str]:
+        """One /products/get page, the number of products matching its filters, and the request id."""
         reply = await self._call("/products/get", params, operation=operation)
         data = reply.parse(LzProductsEnvelope, operation).data
         if data.products is None:
@@ -298,22 +304,27 @@ class LazadaAdapter:
                     operation=operation,
                     request_id=reply.request_id,
                 )
-            return [], reply.request_id
-        return data.products, reply.request_id
+            return [], data.total_products, reply.request_id
+        return data.products, data.total_products, reply.request_id
 
-    async def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
+    def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
         """Yield the shop's listings updated at or after `since` (all when None), scrolled by update time."""
-        limit = self.capabilities.page_size
-        scroll = Scroll.starting(since, limit)
-        while not scroll.done:
-            offset = scroll.next_offset()
-            params = {"filter": "all", "update_after": iso_filter(scroll.since_s), "limit": str(limit)}
-            params["offset"] = str(offset)
-            products, request_id = await self._products(params, "list_listings")
-            fresh = set(scroll.absorb(offset, [(str(p.item_id), p.updated_ms) for p in products]))
-            listings = tuple(x for p in products if str(p.item_id) in fresh for x in listings_of(p, self._categories))
-            if listings or scroll.done:
-                yield ListingsPage(listings=listings, next_cursor=scroll.cursor(), request_id=request_id)
+        return pages_in_order(self.listing_read(since))
+
+    def listing_read(self, since: datetime | None = None, partitions: int = 1) -> ListingRead:
+        """A resumable read: the update-time scroll, split into up to `partitions` time windows."""
+
+        async def fetch(params: dict[str, str]) -> tuple[list[LzProduct], int, str]:
+            return await self._products_total(params, "list_listings")
+
+        return LazadaRead(
+            fetch,
+            lambda p: listings_of(p, self._categories),
+            since_s=int(since.timestamp()) if since else 0,
+            limit=self.capabilities.page_size,
+            partitions=partitions,
+            now_s=lambda: int(self._clock().timestamp()),
+        )
 
     async def _lookup(self, seller_skus: Sequence[str], operation: str) -> dict[str, Listing]:
         found: dict[str, Listing] = {}

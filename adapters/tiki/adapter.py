@@ -16,14 +16,13 @@ import httpx
 from adapters.base import AdapterConfig, Capabilities, ContentRules, TokenInfo, secret
 from adapters.categories import Category, CategoryAttribute
 from adapters.errors import ConfigError, NotFound, Rejected
+from adapters.paging import ListingRead, pages_in_order
 from adapters.tiki.categories import CATEGORIES_PATH, TkCategories, TkCategoryDetail, attributes_of, tree_of
 from adapters.tiki.client import TikiClient
-from adapters.tiki.details import ProductDetails, oldest_created
+from adapters.tiki.details import ProductDetails
 from adapters.tiki.events import TikiEvents
 from adapters.tiki.mapping import (
     DEFAULT_CATEGORY_IDS,
-    SCANNED_REQUEST_STATES,
-    UPDATE_REJECTED_STATE,
     create_body,
     format_time,
     guess_field,
@@ -36,6 +35,7 @@ from adapters.tiki.mapping import (
     sku_item,
     update_info_body,
 )
+from adapters.tiki.reads import TikiRead
 from adapters.tiki.replies import OrdersPage as TikiOrdersPage
 from adapters.tiki.replies import (
     ProductRow,
@@ -194,26 +194,20 @@ class TikiAdapter:
 
     # -- reads ----------------------------------------------------------------------------------
 
-    async def _requests(self, state: str, since: datetime | None) -> list[RequestRow]:
-        """Every request in one state (optionally updated since `since`), all pages."""
-        rows: list[RequestRow] = []
-        page = 1
-        while True:
-            params: dict[str, str | int] = {
-                "state": state,
-                "page": page,
-                "limit": self.page_size,
-                "include": "product_info",
-            }
-            if since is not None:
-                params["updated_from_date"] = format_time(since)
-            body, _ = await self.client.call_model(
-                RequestsPage, "GET", REQUESTS, operation="list_requests", is_write=False, params=params
-            )
-            rows.extend(r for r in body.data if r.state == state)
-            if page >= body.paging.last_page or not body.data:
-                return rows
-            page += 1
+    async def _requests_page(self, state: str, page: int, since: datetime | None) -> tuple[list[RequestRow], int]:
+        """One page of the requests in one state (optionally updated since `since`) and the last page number."""
+        params: dict[str, str | int] = {
+            "state": state,
+            "page": page,
+            "limit": self.page_size,
+            "include": "product_info",
+        }
+        if since is not None:
+            params["updated_from_date"] = format_time(since)
+        body, _ = await self.client.call_model(
+            RequestsPage, "GET", REQUESTS, operation="list_requests", is_write=False, params=params
+        )
+        return [r for r in body.data if r.state == state], body.paging.last_page
 
     async def _requests_for(self, seller_sku: str) -> list[RequestRow]:
         """All requests Tiki holds for one seller SKU (`GET /requests/findBy`)."""
@@ -246,81 +240,26 @@ class TikiAdapter:
         rows = [await self.details.complete(row, request_id) for row in body.data]
         return next((p for p in rows if p.original_sku == seller_sku), None), request_id
 
-    async def _open_requests(self, since: datetime | None) -> tuple[dict[str, RequestRow], dict[str, RequestRow]]:
-        """The newest open-or-rejected create and content-update request per SKU."""
-        rows: list[RequestRow] = []
-        for state in SCANNED_REQUEST_STATES:
-            rows.extend(await self._requests(state, since))
-        creates = newest_requests([r for r in rows if r.kind == "create_product"])
-        updates = newest_requests([r for r in rows if r.kind != "create_product"])
-        # A rejected update may have been superseded by a later approved one, which the state
-        # scan does not return: confirm each (rare) rejection against the SKU's full history.
-        for sku, row in list(updates.items()):
-            if row.state == UPDATE_REJECTED_STATE:
-                history = newest_requests([r for r in await self._requests_for(sku) if r.kind != "create_product"])
-                latest = history.get(sku)
-                if latest is not None and latest.request_id != row.request_id:
-                    updates.pop(sku)
-        return creates, updates
+    def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
+        """Yield the shop's listings (or those updated since `since`), open creates included, one page after another."""
+        return pages_in_order(self.listing_read(since))
 
-    async def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
-        """Yield the shop's listings (or those updated since `since`), open creates included.
+    def listing_read(self, since: datetime | None = None, partitions: int = 1) -> ListingRead:
+        """A resumable read (`adapters.tiki.reads`): with `partitions` > 1 its pages may be read side by side."""
+        return TikiRead(self, since, partitions)
 
-        Tiki orders products by created_at desc and pages by number, so rows can shift
-        between pages while we read. Inserts and updates only push rows later, so a row
-        can appear twice but never be skipped: we de-duplicate by product id. Past the
-        reported 10,000-row deep-paging cap we restart at page 1 with `created_to_date` set
-        to the oldest row seen.
-        """
-        creates, updates = await self._open_requests(since)
-        seen: set[str] = set()
-        async for rows, cursor, request_id in self._product_pages(since):
-            page: list[Listing] = []
-            for found in rows:
-                row = await self.details.complete(found, request_id)
-                listing = listing_of(row, updates.get(row.original_sku or ""), self.category_ids, request_id=request_id)
-                if listing.seller_sku in seen:
-                    continue
-                seen.add(listing.seller_sku)
-                page.append(listing)
-            yield ListingsPage(listings=tuple(page), next_cursor=cursor or "requests", request_id=request_id)
-        leftovers: list[Listing] = []
-        for sku, create in sorted(creates.items()):
-            if sku in seen or create.state == "approved":
-                continue
-            if since is not None and (await self._product_for(sku))[0] is not None:
-                continue  # the product exists but was not updated in the window
-            pending = listing_of_request(create, self.category_ids)
-            if pending is not None:
-                leftovers.append(pending)
-        yield ListingsPage(listings=tuple(leftovers), next_cursor=None)
-
-    async def _product_pages(self, since: datetime | None) -> AsyncIterator[tuple[list[ProductRow], str | None, str]]:
-        """Pages of product rows with the cursor of the page after each one."""
-        page, created_to = 1, None
-        while True:
-            params: dict[str, str | int] = {"page": page, "limit": self.page_size, "include": "inventory"}
-            if since is not None:
-                params["updated_from_date"] = format_time(since)
-            if created_to is not None:
-                params["created_to_date"] = created_to
-            body, request_id = await self.client.call_model(
-                ProductsPage, "GET", PRODUCTS, operation="list_products", is_write=False, params=params
-            )
-            if page >= body.paging.last_page or not body.data:
-                yield body.data, None, request_id
-                return
-            page += 1
-            if page * self.page_size > self.deep_paging_cap:
-                oldest = oldest_created(body.data, request_id)
-                if oldest == created_to:
-                    raise Rejected(
-                        "more than the deep-paging cap of products share one created_at second",
-                        marketplace=self.name,
-                        operation="list_products",
-                    )
-                page, created_to = 1, oldest
-            yield body.data, f"page={page};created_to={created_to or ''}", request_id
+    async def _product_page(
+        self, page: int, created_to: str | None, since: datetime | None
+    ) -> tuple[ProductsPage, str]:
+        """One page of product rows (newest created first), below `created_to` when given."""
+        params: dict[str, str | int] = {"page": page, "limit": self.page_size, "include": "inventory"}
+        if since is not None:
+            params["updated_from_date"] = format_time(since)
+        if created_to is not None:
+            params["created_to_date"] = created_to
+        return await self.client.call_model(
+            ProductsPage, "GET", PRODUCTS, operation="list_products", is_write=False, params=params
+        )
 
     async def get_listing(self, seller_sku: str) -> Listing | None:
         """The listing for one seller SKU: the product, or the create request still in review."""

@@ -15,6 +15,7 @@ import httpx
 
 from adapters.base import AdapterConfig, Capabilities, Model, TokenInfo, parse_payload, secret
 from adapters.errors import NotFound, Rejected
+from adapters.paging import ListingRead, pages_in_order
 from adapters.voso.client import MARKETPLACE, VosoClient
 from adapters.voso.mapping import (
     REVIEW_TO_QC,
@@ -41,6 +42,7 @@ from schemas.listing import (
     ListingRef,
     ListingsPage,
     OrdersPage,
+    PagePosition,
     PriceStockUpdate,
     QcStatus,
 )
@@ -95,27 +97,22 @@ class VosoAdapter:
 
     # -- reading ----------------------------------------------------------------------------
 
-    async def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
-        """Yield pages of the shop's listings (those updated at or after `since`), each SKU once."""
-        seen: set[str] = set()
-        page = 1
-        while True:
-            params: dict[str, str | int] = {"page": page, "limit": PAGE_SIZE}
-            if since is not None:
-                params["updated_since"] = to_ms(since)
-            reply = await self._client.call(
-                "GET", "/v1/partner/products", operation="list_listings", is_write=False, params=params
-            )
-            data = self._parse(VosoProductPage, reply.data, "list_listings", reply.request_id)
-            fresh = [listing_from_wire(p) for p in data.items if p.seller_sku not in seen]
-            seen.update(x.seller_sku for x in fresh)
-            done = not data.items or page >= data.total_pages
-            yield ListingsPage(
-                listings=tuple(fresh), next_cursor=None if done else str(page + 1), request_id=reply.request_id
-            )
-            if done:
-                return
-            page += 1
+    def list_listings(self, since: datetime | None = None) -> AsyncIterator[ListingsPage]:
+        """Yield pages of the shop's listings (those updated at or after `since`), one after another."""
+        return pages_in_order(self.listing_read(since))
+
+    def listing_read(self, since: datetime | None = None, partitions: int = 1) -> ListingRead:
+        """A resumable read by page number: page 1 tells how many pages follow, which may be read side by side."""
+        return _VosoRead(self, since)
+
+    async def _listing_page(self, number: int, since: datetime | None) -> tuple[VosoProductPage, str]:
+        params: dict[str, str | int] = {"page": number, "limit": PAGE_SIZE}
+        if since is not None:
+            params["updated_since"] = to_ms(since)
+        reply = await self._client.call(
+            "GET", "/v1/partner/products", operation="list_listings", is_write=False, params=params
+        )
+        return self._parse(VosoProductPage, reply.data, "list_listings", reply.request_id), reply.request_id
 
     async def get_listing(self, seller_sku: str) -> Listing | None:
         """The listing for `seller_sku` (pending or rejected ones included), or None."""
@@ -256,3 +253,26 @@ def listing_qc(status: str) -> QcStatus:
 def _check_batch(items: Sequence[object]) -> None:
     if len(items) > BATCH_SIZE:
         raise ValueError(f"Voso batches hold at most {BATCH_SIZE} SKUs, got {len(items)}")
+
+
+class _VosoRead:
+    """One read of a Voso shop's products by page number (positions: "page" n)."""
+
+    def __init__(self, adapter: VosoAdapter, since: datetime | None) -> None:
+        self.adapter, self.since = adapter, since
+
+    def start(self) -> list[PagePosition]:
+        """Page 1."""
+        return [PagePosition(kind="page", at="1")]
+
+    async def page(self, at: PagePosition) -> ListingsPage:
+        """One page; page 1 also returns the positions of every other page."""
+        number = int(at.at)
+        data, request_id = await self.adapter._listing_page(number, self.since)
+        more = range(2, data.total_pages + 1) if number == 1 and data.items else range(0)
+        return ListingsPage(
+            listings=tuple(listing_from_wire(p) for p in data.items),
+            request_id=request_id,
+            position=at,
+            follow=tuple(PagePosition(kind="page", at=str(n)) for n in more),
+        )

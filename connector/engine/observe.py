@@ -1,23 +1,30 @@
 """Observe: read a shop's listings from its marketplace, paced and retried by the run's `CallPolicy`.
 
-The page loop lives here once: every page is one paced, counted read; a repeated cursor or
-more than `MAX_PAGES` pages is an error (a marketplace looping on us). A failure mid-scroll
-restarts the read (pages carry no resumable cursor in the adapter contract).
+The page loops live here once. A listing read (`read_pages`) follows the adapter's resumable
+positions (`adapters.paging`): every page is one call of the retry layer, so a page that fails
+transiently is asked again on its own and the read goes on from there, never from the first
+page; up to `CallPolicy.concurrency` pages are read side by side (the shop's limiter paces every
+request, so that is as fast as the rate limit allows). A repeated position or more than
+`MAX_PAGES` pages is an error (a marketplace looping on us). Order pages (`drive_pages`) are
+still one iterator, retried as a whole.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from adapters.base import MarketplaceAdapter
 from adapters.errors import AdapterError, ResponseShapeError
+from adapters.paging import ListingRead
 from connector.engine.retry import CallPolicy
-from schemas.listing import Listing, ListingsPage
+from schemas.listing import Listing, ListingsPage, PagePosition
 
-__all__ = ["MAX_PAGES", "drive_pages", "get_listings", "read_listings", "read_or_look_up"]
+__all__ = ["MAX_PAGES", "drive_pages", "get_listings", "read_listings", "read_or_look_up", "read_pages"]
 
 MAX_PAGES = 10_000
 log = logging.getLogger("ocop_sync.observe")
@@ -63,23 +70,57 @@ def _newer(a: Listing, b: Listing) -> Listing:
     return b if b.updated_at >= a.updated_at else a
 
 
+async def read_pages(calls: CallPolicy, read: ListingRead, on_page: Callable[[ListingsPage], None]) -> int:
+    """Read every page of `read`, up to `calls.concurrency` at once, each retried on its own; return the page count.
+
+    A page that still fails after its retry budget cancels the pages in flight and raises.
+    """
+    frontier: deque[PagePosition] = deque(read.start())
+    asked: set[tuple[int, str, str]] = set()
+    running: dict[asyncio.Task[ListingsPage], PagePosition] = {}
+
+    async def one(at: PagePosition) -> ListingsPage:
+        return await calls.call(lambda: read.page(at))
+
+    try:
+        while frontier or running:
+            # The first page goes alone: it obtains the token an adapter fetches lazily, once.
+            width = max(1, calls.concurrency) if asked else 1
+            while frontier and len(running) < width:
+                at = frontier.popleft()
+                key = (at.partition, at.kind, at.at)
+                if key in asked or len(asked) >= MAX_PAGES:
+                    raise ResponseShapeError(f"the marketplace repeats page position {at.at!r} or pages without end")
+                asked.add(key)
+                running[asyncio.create_task(one(at))] = at
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in sorted(done, key=lambda t: (running[t].partition, running[t].at)):
+                running.pop(task)
+                page = task.result()
+                on_page(page)
+                frontier.extend(page.follow)
+        return len(asked)
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+def merge_page(found: dict[str, Listing], page: ListingsPage) -> None:
+    """Add a page's listings to `found` by seller SKU, the newest of two copies winning."""
+    for listing in page.listings:
+        sku = listing.seller_sku
+        found[sku] = _newer(found[sku], listing) if sku in found else listing
+
+
 async def read_listings(
     calls: CallPolicy, adapter: MarketplaceAdapter, since: datetime | None = None
 ) -> dict[str, Listing]:
     """Every listing of the shop (or those changed since `since`), by seller SKU."""
-
-    async def attempt() -> dict[str, Listing]:
-        found: dict[str, Listing] = {}
-
-        async def keep(page: ListingsPage) -> None:
-            for listing in page.listings:
-                sku = listing.seller_sku
-                found[sku] = _newer(found[sku], listing) if sku in found else listing
-
-        await drive_pages(calls, lambda: adapter.list_listings(since=since), keep)
-        return found
-
-    return await calls.call(attempt, paced=False)
+    found: dict[str, Listing] = {}
+    read = adapter.listing_read(since, partitions=max(1, calls.concurrency))
+    await read_pages(calls, read, lambda page: merge_page(found, page))
+    return found
 
 
 async def get_listings(
@@ -112,17 +153,17 @@ async def read_or_look_up(
     since: datetime | None = None,
     unknown: set[str] | None = None,
 ) -> tuple[dict[str, Listing | None], bool]:
-    """Read the shop's listings by scrolling; if the scroll cannot complete, look `skus` up one by one.
+    """Read the shop's listings; only if a page still fails after its own retries, look `skus` up one by one.
 
-    A scroll restarts from its first page after any failure (pages carry no resumable
-    cursor), so under a sustained fault rate a long scroll never completes while single
-    look-ups, each retried on its own, still do. Returns the listings and whether the
-    scroll completed (False: only `skus` were observed, None where the marketplace has none).
+    A transient failure costs the retry of that one page (the read resumes there), so the
+    look-ups are the answer to a sustained outage of the listing endpoint, not to a fault rate.
+    Returns the listings and whether the read completed (False: only `skus` were observed,
+    None where the marketplace has none).
     """
     try:
         return dict(await read_listings(calls, adapter, since=since)), True
     except AdapterError as exc:
         if not exc.retryable:
             raise
-        log.warning("listing scroll failed (%s); looking SKUs up one by one instead", type(exc).__name__)
+        log.warning("listing read failed after its retries (%s); looking SKUs up one by one", type(exc).__name__)
     return await get_listings(calls, adapter, skus, unknown), False

@@ -93,13 +93,17 @@ class CallPolicy:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         refresh: Callable[[], Awaitable[object]] | None = None,
+        concurrency: int = 1,
     ) -> None:
         self.settings = settings
+        self.concurrency = concurrency  # listing pages a read may have in flight at once
         self.limiter = limiter
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.refresh = refresh
         self.counts = CallCounts()
+        self._auth_lock = asyncio.Lock()
+        self._auth_generation = 0
 
     def _retrying(self) -> AsyncRetrying:
         s = self.settings
@@ -136,6 +140,7 @@ class CallPolicy:
             return await fn()
         except RateLimited as exc:
             self.limiter.ban(retry_after_of(exc) or self.limiter.interval_s)
+            self.limiter.throttled()
             self.counts.throttle_waits += 1
             raise
         except TransientError as exc:
@@ -156,14 +161,18 @@ class CallPolicy:
 
     async def _attempt(self, fn: Callable[[], Awaitable[T]], write: bool, refreshed: list[bool], paced: bool) -> T:
         once = self._once if paced else self._unpaced
+        generation = self._auth_generation
         try:
             return await once(fn, write)
         except AuthExpired:
             if refreshed[0] or self.refresh is None:
                 raise
             refreshed[0] = True
-            self.counts.refreshes += 1
-            await self.refresh()
+            async with self._auth_lock:  # pages read side by side refresh once, not once each
+                if generation == self._auth_generation:
+                    self.counts.refreshes += 1
+                    await self.refresh()
+                    self._auth_generation += 1
             return await once(fn, write)
 
     async def call(self, fn: Callable[[], Awaitable[T]], *, write: bool = False, paced: bool = True) -> T:

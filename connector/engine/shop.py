@@ -17,7 +17,7 @@ from sqlmodel import Session
 from adapters.base import MarketplaceAdapter
 from adapters.errors import ConfigError
 from connector.context import AppContext
-from connector.engine.ratelimit import ShopLimiter, shop_rate
+from connector.engine.ratelimit import shop_limiter
 from connector.engine.retry import CallPolicy
 from connector.engine.tokens import TokenVault, load_tokens
 from connector.settings import ShopSettings
@@ -80,10 +80,14 @@ def open_shop(ctx: AppContext, shop_id: str, fence: Fence | None) -> OpenShop:
     http = ctx.http_client(settings)
     adapter = ctx.adapter(settings, http)
     caps = type(adapter).capabilities
-    rate = shop_rate(caps.requests_per_second, ctx.settings.sync.rate_limit_share, settings.requests_per_second)
-    limiter = ShopLimiter(rate)
+    sync = ctx.settings.sync
+    limiter = shop_limiter(
+        caps.requests_per_second, sync.rate_limit_share, sync.rate_limit_max_share, settings.requests_per_second
+    )
     limiter.install(http)  # one request, one token: auth and multi-request adapter calls included
-    calls = CallPolicy(ctx.settings.retry, limiter, refresh=adapter.refresh_auth)
+    calls = CallPolicy(
+        ctx.settings.retry, limiter, refresh=adapter.refresh_auth, concurrency=ctx.settings.sync.read_concurrency
+    )
     _load_tokens(ctx, settings, adapter)
     with session_scope(ctx.engine) as session:
         if fence is not None:

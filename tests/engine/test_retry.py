@@ -131,3 +131,29 @@ async def test_limiter_spaces_calls_and_a_ban_holds_every_caller() -> None:
     assert starts[0] == 0.0 and all(s >= 2.0 for s in starts[1:])
     gaps = [b - a for a, b in zip(sorted(starts[1:]), sorted(starts[1:])[1:], strict=False)]
     assert all(g >= 0.1 - 1e-9 for g in gaps)
+
+
+async def test_adaptive_limiter_creeps_to_its_ceiling_halves_on_a_throttle_and_creeps_back() -> None:
+    t = FakeTime()
+    limiter = ShopLimiter(8, ceiling_per_s=10, clock=t.clock, sleep=t.sleep)
+    for _ in range(60):
+        await limiter.acquire()
+    assert limiter.rate_per_s == 10  # every clean second adds 5 % of the ceiling, never more than it
+    limiter.throttled()
+    assert limiter.rate_per_s == 5
+    for _ in range(3):
+        limiter.throttled()
+    assert limiter.rate_per_s == 2  # the floor: a quarter of the start rate
+    for _ in range(200):
+        await limiter.acquire()
+    assert limiter.rate_per_s == 10 and limiter.throttles == 4
+
+
+async def test_a_fixed_rate_limiter_never_moves() -> None:
+    t = FakeTime()
+    limiter = ShopLimiter(4, clock=t.clock, sleep=t.sleep)
+    for _ in range(50):
+        await limiter.acquire()
+    assert limiter.rate_per_s == 4 and limiter.interval_s == 0.25
+    limiter.throttled()
+    assert limiter.rate_per_s == 2
