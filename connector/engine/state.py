@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from connector.context import AppContext
 from connector.engine.bindings import binding_view, load_bindings, record_observation
-from connector.engine.desired import desired_listings
+from connector.engine.desired import ContentMemo, desired_listings
 from connector.engine.plan import BindingView
 from connector.engine.shop import Fence, OpenShop, Progress, today
 from connector.settings import ShopSettings
@@ -50,12 +50,14 @@ class CatalogCache:
 
     products: dict[str, tuple[str, Product]] = field(default_factory=dict)
     producers: dict[str, tuple[str, Producer]] = field(default_factory=dict)
+    contents: ContentMemo = field(default_factory=ContentMemo)  # listing content by product, for every shop
 
     def refresh(self, session: Session) -> None:
         """Bring the parsed catalog up to date with the store."""
         hashes = dict(session.exec(select(ProductRow.sku, ProductRow.content_hash)).all())
         for sku in set(self.products) - set(hashes):
             del self.products[sku]
+            self.contents.by_sku.pop(sku, None)
         stale = sorted(sku for sku, digest in hashes.items() if self.products.get(sku, ("",))[0] != digest)
         if len(stale) == len(hashes):
             rows: Iterable[ProductRow] = session.exec(select(ProductRow))
@@ -100,7 +102,7 @@ class DesiredMemo:
                 stale.append(product)
         if stale:
             producers = {pid: producer for pid, (_, producer) in catalog.producers.items()}
-            for d in desired_listings(stale, producers, shop, today):
+            for d in desired_listings(stale, producers, shop, today, catalog.contents):
                 self.by_sku[d.seller_sku] = d
         return [self.by_sku[sku] for sku in sorted(self.by_sku)]
 
