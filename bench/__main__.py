@@ -5,12 +5,13 @@ cost-model and rate-limit floors and a naive per-SKU baseline measured in the sa
 (b) a zero-change incremental run, (c) propagation with the daemon running, (d) planning
 100,000 SKUs x 3 shops, (e) (a) on PostgreSQL with one worker per shop, (h) the oversell window (a Lazada sale
 until Tiki and Voso show it) with pushes on and with polling only, (i) a big import with the daemon running,
-(j) /healthz latency during a full sync, (k) the history check (bench/history.py) over several seeds.
+(j) /healthz latency during a full sync, (k) the history check (bench/history.py) over several seeds,
+(g) 2,000 small producer shops on PostgreSQL, one incremental cycle with 1, 2 and 3 worker processes.
 
 Knobs for development only (the defaults are the specified sizes, and results.json records
 what was used): OCOP_BENCH_ONLY=a,c,... runs some scenarios, OCOP_BENCH_PROFILE=1 adds a
-cProfile of the engine to (a), OCOP_BENCH_OUT names the results file. ``--skip-postgres``
-skips (e) on purpose; without it an unreachable PostgreSQL fails the bench.
+cProfile of the engine to (a), OCOP_BENCH_OUT names the results file, OCOP_BENCH_G_SHOPS scales (g)
+down. ``--skip-postgres`` skips (e) and (g) on purpose; without it an unreachable PostgreSQL fails the bench.
 
 Judged figures count only when the run converged (`bench.resync.settle`): FAIL otherwise.
 """
@@ -138,6 +139,16 @@ def scenario_e(tmp: Path, skip: bool) -> tuple[list[Figure], dict[str, Any]]:
     return figs, {"e": full}
 
 
+def scenario_g(tmp: Path, skip: bool) -> tuple[list[Figure], dict[str, Any]]:
+    """(g) many small producer shops on PostgreSQL: one incremental cycle with 1, 2 and 3 worker processes."""
+    from bench.many_shops import SHOPS, many_shops, many_shops_figures
+
+    if skip:
+        return [Figure("g.skipped", "(g) skipped on purpose (--skip-postgres)", 0)], {"g_skipped": "--skip-postgres"}
+    r = many_shops(tmp, shops=int(os.environ.get("OCOP_BENCH_G_SHOPS", SHOPS)))
+    return many_shops_figures(r), {"g": r}
+
+
 def scenario_big_import(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
     """(i) a big catalog import with the daemon running, in `bench.big_import`."""
     from bench.big_import import big_import, big_import_figures
@@ -162,7 +173,7 @@ def scenario_h(tmp: Path) -> tuple[list[Figure], dict[str, Any]]:
 
 def main() -> int:
     """Run the selected scenarios, print the table and per-marketplace detail, write results.json."""
-    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,h,i,j,k").split(",") if s.strip()}
+    only = {s.strip() for s in os.environ.get("OCOP_BENCH_ONLY", "a,c,d,e,g,h,i,j,k").split(",") if s.strip()}
     profile = os.environ.get("OCOP_BENCH_PROFILE") == "1"
     out = Path(os.environ.get("OCOP_BENCH_OUT", str(ROOT / "bench" / "results.json")))
     tmp = Path(tempfile.mkdtemp(prefix="ocop-bench-"))
@@ -185,6 +196,7 @@ def main() -> int:
             ("c", lambda: scenario_c(tmp / "c")),
             ("d", lambda: scenario_d(tmp / "d")),
             ("e", lambda: scenario_e(tmp / "e", "--skip-postgres" in sys.argv[1:])),
+            ("g", lambda: scenario_g(tmp / "g", "--skip-postgres" in sys.argv[1:])),
             ("h", lambda: scenario_h(tmp / "h")),
             ("i", lambda: scenario_big_import(tmp / "i")),
             ("j", lambda: scenario_healthz(tmp / "j")),
