@@ -26,10 +26,16 @@ class _Versions:
     ids = 0
 
 
+_NEXT_DATA = itertools.count(1)
+_NEXT_IDS = itertools.count(1)
+
+
 def _bump(ids: bool) -> None:
-    _Versions.data += 1
+    # A fresh value from a counter (atomic under the GIL), never `+= 1`: two threads changing listings at
+    # once must not both store the value a view was just built at.
+    _Versions.data = next(_NEXT_DATA)
     if ids:
-        _Versions.ids += 1
+        _Versions.ids = next(_NEXT_IDS)
 
 
 class Shelf(dict[str, "SandboxListing"]):
