@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     Strict,
@@ -25,6 +24,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from schemas.lean import LeanFrozenModel
 
 CERTIFICATE_VALIDITY_MONTHS = 36
 
@@ -158,7 +159,7 @@ Gtin = Annotated[str | None, AfterValidator(_check_gtin)]
 HttpsUrl = Annotated[str, AfterValidator(_check_https)]
 
 
-class Address(BaseModel):
+class Address(LeanFrozenModel):
     """A postal address; OCOP keeps the one on the certificate and the current one (C8 merger)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -169,7 +170,7 @@ class Address(BaseModel):
     province: NonEmptyText
 
 
-class Producer(BaseModel):
+class Producer(LeanFrozenModel):
     """An OCOP chủ thể: the cooperative, firm or household that owns certified products."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -185,7 +186,7 @@ class Producer(BaseModel):
     contact_email: Text = ""
 
 
-class Compliance(BaseModel):
+class Compliance(LeanFrozenModel):
     """References that let a food product be sold online (ocop-domain C7)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -199,7 +200,7 @@ class Compliance(BaseModel):
     cosmetic: bool = False
 
 
-class OcopCertificate(BaseModel):
+class OcopCertificate(LeanFrozenModel):
     """The recognition decision behind a star rating; valid 36 months by default (C4)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -243,7 +244,7 @@ LISTING_ATTRIBUTES = ("origin", "shelf_life", "storage", "ingredients")
 """Product fields that travel as listing attributes (brand travels as the listing's brand)."""
 
 
-class Product(BaseModel):
+class Product(LeanFrozenModel):
     """One OCOP-certified product as the catalog knows it; `sku` is our seller SKU everywhere."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

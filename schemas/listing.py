@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.lean import LeanFrozenModel
+
 
 class ListingStatus(StrEnum):
     """Whether buyers can see and buy the listing."""
@@ -28,7 +30,7 @@ class QcStatus(StrEnum):
     REJECTED = "rejected"
 
 
-class ListingRef(BaseModel):
+class ListingRef(LeanFrozenModel):
     """Everything needed to address one listing on one marketplace.
 
     `external_id` is the marketplace's item/product id, `external_sku_id` its SKU/variant id
@@ -43,7 +45,7 @@ class ListingRef(BaseModel):
     request_id: str | None = None
 
 
-class ListingContent(BaseModel):
+class ListingContent(LeanFrozenModel):
     """The content fields we own on a listing (what UPDATE_CONTENT pushes)."""
 
     model_config = ConfigDict(frozen=True)
@@ -71,7 +73,7 @@ class ListingDraft(BaseModel):
     active: bool = True
 
 
-class Listing(BaseModel):
+class Listing(LeanFrozenModel):
     """A marketplace's current view of one seller SKU (observed state)."""
 
     model_config = ConfigDict(frozen=True)

@@ -7,10 +7,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.lean import LeanFrozenModel
 from schemas.listing import ListingContent
 
 
-class DesiredListing(BaseModel):
+class DesiredListing(LeanFrozenModel):
     """What one shop's listing of one SKU should be, computed from the catalog and shop rules."""
 
     model_config = ConfigDict(frozen=True)
@@ -42,7 +43,7 @@ class DriftKind(StrEnum):
     INVALID = "invalid"  # pre-flight: the draft breaks the category's or marketplace's content rules; no call made
 
 
-class Drift(BaseModel):
+class Drift(LeanFrozenModel):
     """One observed difference, with what we expected and what the marketplace showed."""
 
     model_config = ConfigDict(frozen=True)
@@ -75,7 +76,7 @@ class ActionState(StrEnum):
     SUPERSEDED = "superseded"  # a newer plan no longer wanted this write (kept for history)
 
 
-class Action(BaseModel):
+class Action(LeanFrozenModel):
     """One write the engine intends to make, with the reason a person can read."""
 
     model_config = ConfigDict(frozen=True)

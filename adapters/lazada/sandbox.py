@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import secrets
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,7 @@ from adapters.lazada.sandbox_shapes import (
     render_order,
     render_order_items,
     render_product,
+    updated_of,
     whole,
 )
 from adapters.lazada.signing import MAX_CLOCK_SKEW, SIGN_METHOD, parse_timestamp, signature_matches
@@ -342,32 +344,38 @@ class LazadaSandbox(Sandbox):
         offset = bounded_int(params.get("offset", "0"), 0, MAX_OFFSET, "14", "E014: Invalid Offset (maximum 10000)")
         bounds = {key: iso_date(params[key]) for key in DATE_PARAMS if params.get(key)}
         wanted = sku_list(params.get("sku_seller_list"))
-        products = [
-            p
-            for p in group_products(self._candidates(seller_id, wanted, bounds.get("update_after")))
-            if matches_filter(p, name)
-            and product_in_bounds(p, bounds)
-            and (wanted is None or any(x.seller_sku in wanted for x in p))
-        ]
+        if wanted is not None:
+            products = [
+                p
+                for p in group_products(self._candidates(seller_id, wanted))
+                if matches_filter(p, name) and product_in_bounds(p, bounds) and any(x.seller_sku in wanted for x in p)
+            ]
+        else:
+            ordered, stamps = self._ordered(seller_id, name)
+            after = bounds.get("update_after")
+            products = ordered[bisect_left(stamps, after) :] if after is not None else ordered
+            others = {key: bound for key, bound in bounds.items() if key != "update_after"}
+            if others:
+                products = [p for p in products if product_in_bounds(p, others)]
         page = [render_product(p) for p in products[offset : offset + limit]]
         if self.faults.chance(self.faults.spec.page_drift_rate):
             self._drift(seller_id)
         return {"data": {"total_products": len(products), "products": page}}, False
 
-    def _candidates(self, seller_id: str, wanted: set[str] | None, after: datetime | None) -> list[SandboxListing]:
-        """The listings of every item that can match: named SKUs' items, or items updated since `after`.
+    def _candidates(self, seller_id: str, wanted: set[str]) -> list[SandboxListing]:
+        """The listings of the items of the named SKUs (from the indexes: O(SKUs named), not O(shop))."""
+        shelf = self.store.shop(seller_id)
+        items = sorted({x.item_id for sku in wanted if (x := shelf.get(sku)) is not None})
+        return [x for item in items for x in self.store.by_item(seller_id, item)]
 
-        A cheap pre-filter before grouping and sorting, so a look-up or a late page of a scroll
-        does not cost a sort of the whole shop; the full filters still apply afterwards.
-        """
-        shop = self.store.shop(seller_id).values()
-        if wanted is None and after is None:
-            return list(shop)
-        if wanted is not None:
-            items = {x.item_id for x in shop if x.seller_sku in wanted}
-        else:
-            items = {x.item_id for x in shop if after is not None and x.updated_at >= after}
-        return [x for x in shop if x.item_id in items]
+    def _ordered(self, seller_id: str, name: str) -> tuple[list[list[SandboxListing]], list[datetime]]:
+        """The seller's products under `filter=name` in scroll order, and their update times (cached until a change)."""
+
+        def build(shelf: dict[str, SandboxListing]) -> tuple[list[list[SandboxListing]], list[datetime]]:
+            products = [p for p in group_products(list(shelf.values())) if matches_filter(p, name)]
+            return products, [updated_of(p) for p in products]
+
+        return self.store.view(seller_id, f"products:{name}", build)
 
     def _drift(self, seller_id: str) -> None:
         """Data changing under a scrolling client: a random listing is edited (its update time moves)."""
@@ -382,7 +390,7 @@ class LazadaSandbox(Sandbox):
     async def _item_get(self, seller_id: str, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
         if params.get("seller_sku") and not params.get("item_id"):
             raise LzError("4193", "The SellerSku parameter is no longer supported, please use item_id")
-        listings = [x for x in self.store.shop(seller_id).values() if x.item_id == params.get("item_id", "")]
+        listings = self.store.by_item(seller_id, params.get("item_id", ""))
         if not listings:
             raise LzError("208", "E208: Item not exist")
         return {"data": render_product(group_products(listings)[0])}, False
@@ -442,7 +450,7 @@ class LazadaSandbox(Sandbox):
                     "sku_id": int(listing.sku_id),
                 }
             )
-        live = any(x.status == "active" for x in self.store.shop(seller_id).values() if x.item_id == item_id)
+        live = any(x.status == "active" for x in self.store.by_item(seller_id, item_id))
         status = "Pending QC" if reviewed else ("Active" if live else "InActive")
         return {"data": {"item_id": int(item_id), "sku_list": sku_list, "item_status": status}}, True
 
@@ -495,7 +503,7 @@ class LazadaSandbox(Sandbox):
                 raise LzError(
                     "501", "Update product failed", detail=[{"field": "SkuId", "message": "SkuId is mandatory"}]
                 )
-            listing = next((x for x in self.store.shop(seller_id).values() if x.sku_id == sku_id), None)
+            listing = self.store.by_sku_id(seller_id, sku_id)
             if listing is None or (product.get("ItemId") and str(product["ItemId"]) != listing.item_id):
                 raise LzError(
                     "207",
@@ -536,11 +544,7 @@ class LazadaSandbox(Sandbox):
         updates: list[tuple[SandboxListing, int | None, int | None]] = []
         detail: list[dict[str, Any]] = []
         for sku in skus:
-            listing = (
-                next((x for x in shop.values() if x.sku_id == sku.sku_id), None)
-                if sku.sku_id
-                else shop.get(sku.seller_sku)
-            )
+            listing = self.store.by_sku_id(seller_id, sku.sku_id) if sku.sku_id else shop.get(sku.seller_sku)
             problem = price_quantity_problem(listing, sku)
             if problem is None and self.fail_item():
                 problem = ("6", "", "E006: Unexpected internal error")
@@ -575,7 +579,7 @@ class LazadaSandbox(Sandbox):
             raise LzError("4193", "The SellerSku parameter is no longer supported, please use SkuId")
         if not item_id:
             raise LzError("501", "ItemId is mandatory", detail=[{"field": "ItemId", "message": "ItemId is mandatory"}])
-        listings = [x for x in self.store.shop(seller_id).values() if x.item_id == item_id]
+        listings = list(self.store.by_item(seller_id, item_id))
         if not listings:
             raise LzError("208", "E208: Item not exist")
         unknown = set(sku_ids) - {x.sku_id for x in listings}

@@ -1,11 +1,85 @@
-"""The simulators' in-memory marketplace state: sellers' listings, orders and counters."""
+"""The simulators' in-memory marketplace state: sellers' listings, orders and counters.
+
+Indexed so that a page costs O(page), not O(shop): every change to a listing or to a seller's
+shelf bumps a version, and derived views (a sorted listing order, an id index) are rebuilt only
+when the version they were built at is stale (`SandboxStore.view`). Ids (item, SKU id, seller SKU)
+have their own version, so a batch of price writes does not rebuild the id indexes per item.
+"""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_IDS = frozenset({"seller_id", "seller_sku", "item_id", "sku_id"})
+
+
+class _Versions:
+    """Process-wide change counters: `data` moves on any listing or shelf change, `ids` on id or membership changes."""
+
+    data = 0
+    ids = 0
+
+
+_NEXT_DATA = itertools.count(1)
+_NEXT_IDS = itertools.count(1)
+
+
+def _bump(ids: bool) -> None:
+    # A fresh value from a counter (atomic under the GIL), never `+= 1`: two threads changing listings at
+    # once must not both store the value a view was just built at.
+    _Versions.data = next(_NEXT_DATA)
+    if ids:
+        _Versions.ids = next(_NEXT_IDS)
+
+
+class Shelf(dict[str, "SandboxListing"]):
+    """One seller's listings by seller SKU; adding or removing one moves the store's versions."""
+
+    def __setitem__(self, key: str, value: SandboxListing) -> None:
+        _bump(True)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        _bump(True)
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        """Remove and return a listing (see `dict.pop`)."""
+        _bump(True)
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        """Remove every listing."""
+        _bump(True)
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Add listings (see `dict.update`)."""
+        _bump(True)
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """See `dict.setdefault`."""
+        _bump(True)
+        return super().setdefault(key, default)
+
+
+class _Shelves(dict[str, dict[str, "SandboxListing"]]):
+    """Sellers' shelves; replacing or removing one moves the store's versions."""
+
+    def __setitem__(self, key: str, value: dict[str, SandboxListing]) -> None:
+        _bump(True)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        _bump(True)
+        super().__delitem__(key)
 
 
 @dataclass
@@ -36,6 +110,10 @@ class SandboxListing:
     qc_ready_at: datetime | None = None
     reserved: int = 0
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        _bump(name in _IDS)
+        object.__setattr__(self, name, value)
+
 
 @dataclass
 class SandboxOrder:
@@ -62,11 +140,12 @@ class SandboxOrder:
 class SandboxStore:
     """All sellers' listings and orders, plus counters tests inspect (creates per seller SKU)."""
 
-    listings: dict[str, dict[str, SandboxListing]] = field(default_factory=dict)
+    listings: dict[str, dict[str, SandboxListing]] = field(default_factory=_Shelves)
     orders: list[SandboxOrder] = field(default_factory=list)
     creates: Counter[tuple[str, str]] = field(default_factory=Counter)
     writes_applied: Counter[str] = field(default_factory=Counter)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100_001))
+    _views: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
 
     def next_id(self) -> str:
         """A fresh numeric id, as marketplaces hand out."""
@@ -74,15 +153,41 @@ class SandboxStore:
 
     def shop(self, seller_id: str) -> dict[str, SandboxListing]:
         """The listings of one seller, keyed by seller SKU."""
-        return self.listings.setdefault(seller_id, {})
+        shelf = self.listings.get(seller_id)
+        if shelf is None:
+            shelf = self.listings[seller_id] = Shelf()
+        elif not isinstance(shelf, Shelf):  # assigned as a plain dict: index it from now on
+            shelf = self.listings[seller_id] = Shelf(shelf)
+        return shelf
+
+    def view(
+        self, seller_id: str, name: str, build: Callable[[dict[str, SandboxListing]], _T], *, ids: bool = False
+    ) -> _T:
+        """A view of one seller's shelf derived by `build`, rebuilt only after a change (`ids`: only an id change)."""
+        version = _Versions.ids if ids else _Versions.data
+        cached = self._views.get((seller_id, name))
+        if cached is not None and cached[0] == version:
+            return cached[1]  # type: ignore[no-any-return]
+        value = build(self.shop(seller_id))
+        self._views[(seller_id, name)] = (_Versions.ids if ids else _Versions.data, value)
+        return value
 
     def find(self, seller_id: str, seller_sku: str) -> SandboxListing | None:
         """One seller's listing by seller SKU, or None."""
         return self.shop(seller_id).get(seller_sku)
 
+    def by_item(self, seller_id: str, item_id: str) -> list[SandboxListing]:
+        """One seller's listings (SKUs) of a marketplace item id, in shelf order."""
+        return self.view(seller_id, "by_item", _index_items, ids=True).get(item_id, [])
+
+    def by_sku_id(self, seller_id: str, sku_id: str) -> SandboxListing | None:
+        """One seller's listing by the marketplace's SKU id, or None."""
+        return self.view(seller_id, "by_sku_id", _index_sku_ids, ids=True).get(sku_id)
+
     def find_by_item(self, seller_id: str, item_id: str) -> SandboxListing | None:
         """One seller's listing by the marketplace's item id, or None."""
-        return next((x for x in self.shop(seller_id).values() if x.item_id == item_id), None)
+        found = self.by_item(seller_id, item_id)
+        return found[0] if found else None
 
     def record_create(self, listing: SandboxListing) -> None:
         """Store a newly created listing and count the create (duplicates show as counts > 1)."""
@@ -145,3 +250,17 @@ class SandboxStore:
                 line.returned = True
             line.updated_at = now
         return lines
+
+
+def _index_items(shelf: dict[str, SandboxListing]) -> dict[str, list[SandboxListing]]:
+    items: dict[str, list[SandboxListing]] = {}
+    for listing in shelf.values():
+        items.setdefault(listing.item_id, []).append(listing)
+    return items
+
+
+def _index_sku_ids(shelf: dict[str, SandboxListing]) -> dict[str, SandboxListing]:
+    index: dict[str, SandboxListing] = {}
+    for listing in shelf.values():
+        index.setdefault(listing.sku_id, listing)
+    return index

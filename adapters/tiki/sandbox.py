@@ -562,13 +562,13 @@ class TikiSandbox(Sandbox):
             return caller
         q = request.query_params
         bounds = {name: self._time_param(request, name) for name in _TIME_FILTERS}
-        rows = [x for x in self.store.shop(caller.seller_id).values() if x.status != "deleted"]
-        rows = [x for x in rows if _within(x, bounds)]
+        rows = self.store.view(caller.seller_id, "products", self._newest_first)
+        if any(bound is not None for bound in bounds.values()):
+            rows = [x for x in rows if _within(x, bounds)]
         if q.get("active") in ("0", "1"):
             rows = [x for x in rows if (x.status == "active") == (q["active"] == "1")]
         if q.get("name"):
             rows = [x for x in rows if q["name"].lower() in x.title.lower()]
-        rows.sort(key=lambda x: (x.created_at, self._product_id(x)), reverse=True)
         chunk, paging = self._paging(request, rows)
         inventory = "inventory" in q.get("include", "").split(",")
         body = {"data": [self.render_product(x, inventory) for x in chunk], "paging": paging}
@@ -600,8 +600,20 @@ class TikiSandbox(Sandbox):
             raise TikiError(404, "Product not found")
         return self._ok(caller, self.render_product(listing, True), "id")
 
+    def _newest_first(self, shelf: dict[str, SandboxListing]) -> list[SandboxListing]:
+        """Listed products in Tiki's order (created_at desc); cached by the store until a change."""
+        rows = [x for x in shelf.values() if x.status != "deleted"]
+        rows.sort(key=lambda x: (x.created_at, self._product_id(x)), reverse=True)
+        return rows
+
     def _by_product_id(self, seller_id: str, product_id: int) -> SandboxListing | None:
-        return next((x for x in self.store.shop(seller_id).values() if self._product_id(x) == product_id), None)
+        return self.store.view(seller_id, "by_product_id", self._product_index, ids=True).get(product_id)
+
+    def _product_index(self, shelf: dict[str, SandboxListing]) -> dict[int, SandboxListing]:
+        index: dict[int, SandboxListing] = {}
+        for listing in shelf.values():
+            index.setdefault(self._product_id(listing), listing)
+        return index
 
     def _target(self, seller_id: str, item: dict[str, Any]) -> SandboxListing:
         listing = None

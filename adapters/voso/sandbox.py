@@ -219,14 +219,9 @@ class VosoSandbox(Sandbox):
         since_ms = _int_param(request, "updated_since", -1, 0, 10**15)
         if page > 1 and self.faults.chance(self.faults.spec.page_drift_rate):
             self._drift(seller)
-        rows = sorted(
-            (
-                x
-                for x in self.store.shop(seller).values()
-                if x.status != "deleted" and (since_ms < 0 or to_ms(x.updated_at) >= since_ms)
-            ),
-            key=lambda x: (len(x.item_id), x.item_id),
-        )
+        rows = self.store.view(seller, "listed", _listed_in_item_order)
+        if since_ms >= 0:
+            rows = [x for x in rows if to_ms(x.updated_at) >= since_ms]
         items = rows[(page - 1) * limit : page * limit]
         return {
             "items": [product_json(x) for x in items],
@@ -414,6 +409,11 @@ class VosoSandbox(Sandbox):
 
 
 # -- rendering and validation (pure) ----------------------------------------------------------
+
+
+def _listed_in_item_order(shelf: dict[str, SandboxListing]) -> list[SandboxListing]:
+    """Listings not deleted, by item id (numeric order); cached by the store until a change."""
+    return sorted((x for x in shelf.values() if x.status != "deleted"), key=lambda x: (len(x.item_id), x.item_id))
 
 
 def review_json(listing: SandboxListing) -> dict[str, Any]:

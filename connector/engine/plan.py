@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from connector.engine.desired import same_pushed_content
+from connector.engine.gcpause import gc_paused
 from schemas.listing import Listing, ListingContent, ListingDraft, ListingRef, ListingStatus, QcStatus
 from schemas.sync import Action, ActionKind, DesiredListing, Drift, DriftKind, Plan
 
@@ -123,7 +124,7 @@ def action_key(action: Action) -> str:
 
 def content_differences(desired: ListingContent, observed: ListingContent) -> list[str]:
     """Names of the content fields that differ, in field order."""
-    if desired == observed:  # equal field values dump equal: skip two dumps for the common case
+    if desired.__dict__ == observed.__dict__:  # equal field values dump equal: skip two dumps for the common case
         return []
     want, have = desired.model_dump(mode="json"), observed.model_dump(mode="json")
     return [name for name in want if want[name] != have.get(name)]
@@ -330,15 +331,16 @@ def plan_shop(
     if policy.scope is not None:
         skus &= policy.scope
     acc = _Acc()
-    for sku in sorted(skus):
-        d, o, b = wanted.get(sku), observed.get(sku), bindings.get(sku)
-        if d is None:
-            if o is not None:
-                _plan_undesired(acc, shop_id, o, b)
-        elif o is None:
-            _plan_missing(acc, d, b, policy)
-        else:
-            _plan_listed(acc, d, o, b, policy)
+    with gc_paused():  # builds only acyclic values
+        for sku in sorted(skus):
+            d, o, b = wanted.get(sku), observed.get(sku), bindings.get(sku)
+            if d is None:
+                if o is not None:
+                    _plan_undesired(acc, shop_id, o, b)
+            elif o is None:
+                _plan_missing(acc, d, b, policy)
+            else:
+                _plan_listed(acc, d, o, b, policy)
     actions = sorted(acc.actions, key=lambda a: (a.seller_sku, ACTION_ORDER[a.kind]))
     drifts = sorted(acc.drifts, key=lambda x: (x.seller_sku, x.kind.value))
     blocked = _guard(actions, observed, bindings, policy)

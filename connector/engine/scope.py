@@ -120,7 +120,13 @@ async def observe(
         full_scope = frozenset(everything - unknown) if unknown else None
         return Observation(observed, fresh, full_scope, True, mark, catalog_mark, unknown)
     base = set(skus) if skus is not None else changed | open_skus | {s for s in bindings if bindings[s].create_intent}
-    feed, scope = await _observe_scope(run, bindings, snapshot, base, fresh, unknown, listings_mark, skus is None)
+    # An inactive product a read already found absent needs no new look: there is nothing to take
+    # down, and only someone else listing it could change that, which the since-feed shows (or, on a
+    # marketplace without one, the nightly full run, as for any listing outside a run's scope).
+    settled = {d.seller_sku for d in desired if not d.active} & snapshot.absent
+    feed, scope = await _observe_scope(
+        run, bindings, snapshot, base, fresh, unknown, listings_mark, skus is None, settled
+    )
     known = {**snapshot, **feed}
     scope -= unknown
     observed = {**known, **{k: v for k, v in fresh.items() if v is not None}}
@@ -128,7 +134,10 @@ async def observe(
         if listing is None:
             observed.pop(sku, None)
     mark = max_updated(feed.values(), listings_mark)
-    catalog = catalog_mark if skus is None and not unknown else None  # unknown SKUs must be looked at again
+    # The catalog position moves when the run covered every change since it (a catalog tick's SKUs
+    # usually are exactly those); unknown SKUs must be looked at again.
+    covered = skus is None or changed <= set(skus)
+    catalog = catalog_mark if covered and not unknown else None
     return Observation(observed, fresh, frozenset(scope), False, mark, catalog, unknown)
 
 
@@ -141,6 +150,7 @@ async def _observe_scope(
     unknown: set[str],
     listings_mark: datetime | None,
     with_feed: bool,
+    settled: set[str],
 ) -> tuple[dict[str, Listing], set[str]]:
     """Observe an incremental run's `base` SKUs into `fresh`, by look-ups or one complete read (the cheaper).
 
@@ -151,7 +161,7 @@ async def _observe_scope(
     shop = run.shop
     caps = type(shop.adapter).capabilities
     reads_feed = with_feed and caps.listing_since
-    pending = [s for s in base if s not in fresh and (s not in snapshot or not caps.listing_since)]
+    pending = [s for s in base if s not in fresh and s not in settled and (s not in snapshot or not caps.listing_since)]
     size = max(len(snapshot), sum(1 for b in bindings.values() if b.bound))
     choice = choose_observation(len(pending), size, caps.page_size, feed_pages=1 if reads_feed else 0)
     everything = await _complete_read(run, choice) if choice.scroll else None
@@ -169,7 +179,9 @@ async def _observe_scope(
         feed = await read_listings(shop.calls, shop.adapter, since=listings_mark)
     scope = base | set(feed)
     lookup = sorted(
-        s for s in scope if s not in fresh and s not in feed and (s not in snapshot or not caps.listing_since)
+        s
+        for s in scope
+        if s not in fresh and s not in feed and s not in settled and (s not in snapshot or not caps.listing_since)
     )
     fresh.update(feed)
     fresh.update(await get_listings(shop.calls, shop.adapter, lookup, unknown))

@@ -287,30 +287,41 @@ class LeaderJobs:
             self.rt.wake.set()
 
     async def watch_catalog(self) -> None:
-        """Enqueue catalog ticks for the SKUs changed since last look, batch by batch until none is left."""
+        """Enqueue catalog ticks for the SKUs changed since last look, batch by batch until none is left.
+
+        Workers are woken once, after the last batch: woken earlier, one would claim the first batch
+        alone and a big import would cost each shop one complete read per batch instead of one.
+        """
         rt = self.rt
         if self.catalog_seen is not None and self.seat.lease is not None:
             await self.schedule_events()  # events recorded by another process, or while not leader
-        while self.catalog_seen is not None and self.seat.lease is not None:
-            skus, seen = await rt.db(housekeeping.changed_skus, rt.engine, self.catalog_seen)
-            if not skus:
-                return
-            for shop_id in rt.shop_ids:
-                await self.seat.as_leader(
-                    "catalog",
-                    ticks.enqueue_merged,
-                    shop_id=shop_id,
-                    tick=f"cat:{seen}",
-                    kind=RunKind.INCREMENTAL.value,
-                    trigger=RunTrigger.CATALOG_CHANGE.value,
-                    now=rt.now(),
-                    skus=skus,
+        enqueued = False
+        try:
+            while self.catalog_seen is not None and self.seat.lease is not None:
+                skus, seen = await rt.db(housekeeping.changed_skus, rt.engine, self.catalog_seen)
+                if not skus:
+                    return
+                for shop_id in rt.shop_ids:
+                    await self.seat.as_leader(
+                        "catalog",
+                        ticks.enqueue_merged,
+                        shop_id=shop_id,
+                        tick=f"cat:{seen}",
+                        kind=RunKind.INCREMENTAL.value,
+                        trigger=RunTrigger.CATALOG_CHANGE.value,
+                        now=rt.now(),
+                        skus=skus,
+                    )
+                    enqueued = True
+                if self.seat.lease is None:
+                    return  # stepped down: the next leader starts from the log, the shops' own positions catch the rest
+                self.catalog_seen = seen
+                log.info(
+                    "catalog change: %d SKU(s) → every shop / danh mục thay đổi: %s", len(skus), ", ".join(skus[:5])
                 )
-            if self.seat.lease is None:
-                return  # stepped down: the next leader starts from the log, the shops' own positions catch the rest
-            self.catalog_seen = seen
-            log.info("catalog change: %d SKU(s) → every shop / danh mục thay đổi: %s", len(skus), ", ".join(skus[:5]))
-            rt.wake.set()
+        finally:
+            if enqueued:
+                rt.wake.set()
 
     async def sweep(self) -> None:
         """Return stuck in-flight actions to pending, close orphaned runs, forget old ticks and read changes."""

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from connector.catalog.demo_data import EXPIRED_SKUS, demo_catalog
 from connector.engine.desired import (
     CONTENT_HASH_VERSION,
+    ContentMemo,
     content_hash,
     desired_listings,
     legacy_content_hash,
@@ -154,3 +155,36 @@ def test_a_pushed_hash_of_the_first_recipe_still_matches_its_content() -> None:
     assert same_pushed_content(current, content, current)
     assert not same_pushed_content(content_hash(other), content, current)
     assert not same_pushed_content("", content, current)
+
+
+def test_a_shared_content_memo_changes_nothing_but_rebuilds_what_changed() -> None:
+    memo = ContentMemo()
+    producers, products = CATALOG.producers, CATALOG.products
+    first = desired_listings(products, producers, shop(), TODAY, memo)
+    second = desired_listings(products, producers, shop(price_markup_pct=5.0), TODAY, memo)
+    assert first == desired_listings(products, producers, shop(), TODAY)
+    assert second == desired_listings(products, producers, shop(price_markup_pct=5.0), TODAY)
+    assert all(a.content is b.content for a, b in zip(first, second, strict=True))  # built once, for both shops
+    renamed = [p.model_copy(update={"name": p.name + " mới"}) if i == 0 else p for i, p in enumerate(products)]
+    again = desired_listings(renamed, producers, shop(), TODAY, memo)
+    assert again == desired_listings(renamed, producers, shop(), TODAY)
+    assert again[0].content.title.startswith(renamed[0].name) or not again[0].active
+    # a day later the certificate validity may differ: the memo is keyed by it
+    later = TODAY + timedelta(days=3650)
+    assert desired_listings(products, producers, shop(), later, memo) == desired_listings(
+        products, producers, shop(), later
+    )
+
+
+def test_desired_and_plan_leave_the_garbage_collector_as_they_found_it() -> None:
+    import gc
+
+    assert gc.isenabled()
+    desired_listings(CATALOG.products, CATALOG.producers, shop(), TODAY)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        desired_listings(CATALOG.products, CATALOG.producers, shop(), TODAY)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

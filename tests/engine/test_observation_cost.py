@@ -108,3 +108,21 @@ async def _run_full(ctx: AppContext) -> dict[str, int]:
         shop.marketplace: _reads(boxes[shop.marketplace], shop.seller_id, marks[shop.marketplace])
         for shop in ctx.settings.shops
     }
+
+
+async def test_imported_inactive_products_found_absent_are_not_read_again(tmp_path: Path) -> None:
+    """A catalog tick for 400 new inactive SKUs reads the pages once; the next scheduled run knows they are
+    absent (and that the tick covered every catalog change) and reads no pages for them."""
+    ctx = build_world(f"sqlite:///{tmp_path / 'absent.db'}", tmp_path)
+    seed_synthetic(ctx.engine, 300)
+    await sync_shops(ctx, kind=RunKind.FULL)
+    await sync_shops(ctx)
+    scroll = await _run_full(ctx)
+    new = _add_products(ctx, 300, 400, active=0)
+    await _run(ctx, new)  # the catalog tick: exactly the changed SKUs, one complete read
+    again = await _run(ctx, None)  # the scheduled run: catalog changes since its (unmoved) position
+    for marketplace, reads in again.items():
+        # the since-feed, the order feed, open reviews: less than one complete read (which alone is `scroll`)
+        assert reads < scroll[marketplace], (marketplace, reads, scroll)
+    await _run(ctx, None)
+    assert world_mismatches(ctx) == []
