@@ -107,13 +107,14 @@ def settings_for(
     retry: RetrySettings | None = None,
     timeout_s: float = 10.0,
     rate_limit_share: float = 0.8,
+    max_deactivate_ratio: float = 0.2,
 ) -> Settings:
     """Settings for a reliability world: the given shops, fast retries, a short client timeout."""
     return Settings(
         database=DatabaseSettings(url=db_url, data_dir=data_dir),
         http=HttpSettings(timeout_s=timeout_s, connect_timeout_s=min(5.0, timeout_s)),
         retry=retry or RetrySettings(max_attempts=8, max_delay_s=20, backoff_base_s=0.01, backoff_cap_s=0.1),
-        sync=SyncSettings(rate_limit_share=rate_limit_share),
+        sync=SyncSettings(rate_limit_share=rate_limit_share, max_deactivate_ratio=max_deactivate_ratio),
         shops=shop_list,
     )
 
@@ -127,6 +128,7 @@ def build_world(
     retry: RetrySettings | None = None,
     timeout_s: float = 10.0,
     hub: SandboxHub | None = None,
+    max_deactivate_ratio: float = 0.2,
 ) -> AppContext:
     """An AppContext over `db_url` with one in-process sandbox shop per marketplace (catalog not seeded)."""
     registry = AdapterRegistry.from_entry_points()
@@ -135,7 +137,9 @@ def build_world(
         for m in MARKETPLACES
     }
     hub = hub or SandboxHub(registry, options=options)
-    settings = settings_for(db_url, data_dir, shops(), retry=retry, timeout_s=timeout_s)
+    settings = settings_for(
+        db_url, data_dir, shops(), retry=retry, timeout_s=timeout_s, max_deactivate_ratio=max_deactivate_ratio
+    )
     return AppContext.build(settings, registry=registry, sandbox_hub=hub)
 
 
