@@ -6,6 +6,7 @@ received for a small and a large catalog change on a synced shop.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -118,6 +119,7 @@ async def test_imported_inactive_products_found_absent_are_not_read_again(tmp_pa
     await sync_shops(ctx, kind=RunKind.FULL)
     await sync_shops(ctx)
     scroll = await _run_full(ctx)
+    await asyncio.sleep(1.1)  # Tiki's update-time filter has one-second resolution: the seed's second is past
     new = _add_products(ctx, 300, 400, active=0)
     await _run(ctx, new)  # the catalog tick: exactly the changed SKUs, one complete read
     again = await _run(ctx, None)  # the scheduled run: catalog changes since its (unmoved) position
